@@ -1,0 +1,1 @@
+"""ClickUp connector for arbridge: task sink, field schema, webhook verifier and emulator."""

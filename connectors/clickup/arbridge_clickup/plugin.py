@@ -1,0 +1,3 @@
+"""Entry point that lets arbridge discover the ClickUp connector."""
+
+connector = "clickup"
