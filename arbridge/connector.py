@@ -1,0 +1,86 @@
+"""What the engine needs from outside systems, and how connector packages are found.
+
+Connector distributions (``arbridge-clickup`` and friends) register an object under the
+``arbridge.connectors`` entry-point group; the engine never imports a vendor package by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from arbridge.model.task import TaskSpec
+
+
+@dataclass(frozen=True)
+class TaskChanges:
+    """Core task attributes to change in one update request; ``None`` members stay untouched."""
+
+    name: str | None = None
+    description: str | None = None
+    status: str | None = None
+    due_date: str | None = None
+    clear_due_date: bool = False
+    priority: int | None = None
+    clear_priority: bool = False
+    assignees_add: tuple[str, ...] = ()
+    assignees_remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoteTask:
+    """A task as read back from the task tool, in canonical form (see ``normalise_fact``)."""
+
+    task_id: str
+    key: str | None
+    name: str
+    status: str | None
+    due_date: str | None
+    fields: dict[str, str | None] = field(default_factory=dict)
+
+
+class TaskSink(Protocol):
+    """A task tool that mirrors invoices (ClickUp). Every call is one API request at most,
+    except ``find_task`` and ``iter_tasks`` which page."""
+
+    def owned_facts(self) -> frozenset[str]:
+        """Facts that are mapped to a field of the list; the planner writes only these."""
+        ...
+
+    def create_task(self, spec: TaskSpec) -> str:
+        """Create the task with every owned field in one request; returns the task id."""
+        ...
+
+    def find_task(self, key: str) -> str | None:
+        """The id of the task carrying this arbridge key, if one exists."""
+        ...
+
+    def update_task(self, task_id: str, changes: TaskChanges) -> None: ...
+
+    def set_field(self, task_id: str, fact: str, value: str | None) -> None:
+        """Set one owned fact's field (``None`` clears it)."""
+        ...
+
+    def post_comment(self, task_id: str, text: str) -> str: ...
+
+    def iter_tasks(self) -> Iterator[RemoteTask]:
+        """Every task of the list, closed ones included, read back in canonical form."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Connector(Protocol):
+    name: str
+
+    def build_sink(self, settings: Any, *, secrets: list[str]) -> TaskSink: ...
+
+
+def discover() -> Mapping[str, Connector]:
+    """Installed connectors by name."""
+    found: dict[str, Connector] = {}
+    for entry in entry_points(group="arbridge.connectors"):
+        found[entry.name] = entry.load()
+    return found

@@ -1,0 +1,1 @@
+"""The local demo: a seeded company, the emulated task tool and the real engine."""

@@ -1,0 +1,99 @@
+"""The desired state of one invoice's task, independent of any task tool's wire format."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class FactKind(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+    URL = "url"
+
+
+# Facts a task field can mirror. Values travel as JSON-safe strings: numbers as Decimal strings,
+# dates as ISO dates, choices as the option name.
+FACTS: dict[str, FactKind] = {
+    "arbridge_key": FactKind.TEXT,
+    "number": FactKind.TEXT,
+    "customer": FactKind.TEXT,
+    "source": FactKind.CHOICE,
+    "invoice_status": FactKind.CHOICE,
+    "currency": FactKind.TEXT,
+    "total": FactKind.NUMBER,
+    "amount_due": FactKind.NUMBER,
+    "issue_date": FactKind.DATE,
+    "due_date": FactKind.DATE,
+    "aging": FactKind.CHOICE,
+    "link": FactKind.URL,
+}
+
+# The choices each CHOICE fact can take; a drop-down field must offer all of them.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "source": ("quickbooks", "stripe"),
+    "invoice_status": (
+        "draft",
+        "open",
+        "partially_paid",
+        "paid",
+        "void",
+        "uncollectible",
+        "disputed",
+    ),
+    "aging": ("current", "1-30", "31-60", "61-90", "90+"),
+}
+
+# Task statuses arbridge derives; config maps each to a status name of the list.
+TASK_STATUSES = (
+    "draft",
+    "open",
+    "overdue",
+    "partially_paid",
+    "paid",
+    "void",
+    "uncollectible",
+    "disputed",
+)
+
+
+def normalise_fact(kind: FactKind, value: Any) -> str | None:
+    """The one canonical string form of a fact value, so equal values always compare equal."""
+    if value is None or value == "":
+        return None
+    if kind is FactKind.NUMBER:
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise ValueError(f"not a number: {value!r}") from exc
+        return format(number.normalize(), "f")
+    if kind is FactKind.DATE:
+        if isinstance(value, date):
+            return value.isoformat()
+        return date.fromisoformat(str(value)).isoformat()
+    return str(value)
+
+
+class TaskSpec(BaseModel):
+    """Everything arbridge owns on a task. Fields it does not own are never read or written."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    name: str
+    description: str
+    status: str
+    due_date: date | None = None
+    priority: int | None = None
+    assignees: tuple[str, ...] = ()
+    fields: dict[str, str | None] = {}
+
+    def state(self) -> dict[str, Any]:
+        """JSON form stored as the planned/applied state."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""Durable state: SQLModel tables, repositories, the outbox and migrations."""

@@ -1,0 +1,109 @@
+"""Database tables. Rows are storage, not domain objects: ``repo`` maps them to the model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from arbridge.store.types import UTCDateTime
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class CustomerRow(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    key: str = Field(primary_key=True)
+    source: str
+    source_account: str
+    name: str
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts()
+
+
+class InvoiceRow(SQLModel, table=True):
+    """The canonical invoice as last accepted, with the source version that wins conflicts."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_customer", "customer_key"),)
+
+    key: str = Field(primary_key=True)
+    source: str
+    source_account: str
+    source_id: str
+    number: str
+    customer_key: str
+    status: str
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version_at: datetime = _ts()
+    version_seq: int = 0
+    updated_at: datetime = _ts()
+
+
+class TaskLinkRow(SQLModel, table=True):
+    """One invoice's task: its id once created, the state queued operations will leave it in
+    (``planned``) and the state the task tool last accepted (``applied``)."""
+
+    __tablename__ = "task_links"
+
+    invoice_key: str = Field(primary_key=True)
+    task_id: str | None = Field(default=None, index=True)
+    planned: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    applied: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    generation: int = 0
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A pending operation against the task tool. Deleted once applied (the audit keeps it)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+        Index("ix_outbox_task_key_id", "task_key", "id"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_key: str
+    kind: str
+    coalesce_key: str | None = Field(default=None, index=True)
+    idempotency_key: str
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    reason: str = ""
+    state: str = "pending"
+    attempts: int = 0
+    permanent_failure: bool = False
+    next_attempt_at: datetime = _ts()
+    lease_until: datetime | None = _ts(nullable=True)
+    claimed_by: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _ts()
+
+
+class CursorRow(SQLModel, table=True):
+    __tablename__ = "sync_cursors"
+
+    name: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = _ts()
+
+
+class AuditRow(SQLModel, table=True):
+    """What was sent, when and why."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    invoice_key: str = Field(index=True)
+    action: str
+    reason: str = ""
+    outcome: str
+    detail: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

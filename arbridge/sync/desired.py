@@ -1,0 +1,70 @@
+"""The task an invoice should have: a pure function of the invoice, its customer and the date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
+from arbridge.model.task import FACTS, TaskSpec, normalise_fact
+
+
+def task_status(invoice: Invoice, today: date) -> str:
+    """The task-status key: money owed past the due date reads "overdue" unless disputed."""
+    if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID) and invoice.is_overdue(
+        today
+    ):
+        return "overdue"
+    return invoice.status.value
+
+
+def _description(invoice: Invoice, customer_name: str) -> str:
+    # Nothing here may change with the date or a payment: the balance lives in its own field, so a
+    # payment costs one field request, not a description rewrite as well.
+    lines = [
+        f"**Invoice {invoice.number}** for {customer_name}",
+        "",
+        f"- Total: {invoice.total:,} {invoice.currency}",
+        f"- Issued: {invoice.issue_date.isoformat()}",
+        f"- Due: {invoice.due_date.isoformat() if invoice.due_date else 'no due date'}",
+    ]
+    if invoice.terms:
+        lines.append(f"- Terms: {invoice.terms}")
+    if invoice.link:
+        lines.append(f"- Open in {invoice.source.value}: {invoice.link}")
+    lines.append("")
+    lines.append(f"_Mirrored by arbridge from {invoice.source.value}; edits here are overwritten._")
+    return "\n".join(lines)
+
+
+def invoice_facts(invoice: Invoice, customer_name: str, today: date) -> dict[str, str | None]:
+    raw: dict[str, object] = {
+        "arbridge_key": invoice.key,
+        "number": invoice.number,
+        "customer": customer_name,
+        "source": invoice.source.value,
+        "invoice_status": invoice.status.value,
+        "currency": invoice.currency,
+        "total": invoice.total,
+        "amount_due": invoice.balance,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        # The bucket, not the day count: it changes a handful of times in an invoice's life.
+        "aging": invoice.aging_bucket(today).value,
+        "link": invoice.link,
+    }
+    return {fact: normalise_fact(FACTS[fact], value) for fact, value in raw.items()}
+
+
+def desired_task(
+    invoice: Invoice, customer: Customer | None, today: date, owned: frozenset[str]
+) -> TaskSpec:
+    customer_name = customer.name if customer is not None else invoice.customer_name
+    facts = invoice_facts(invoice, customer_name, today)
+    return TaskSpec(
+        key=invoice.key,
+        name=f"{invoice.number} · {customer_name}",
+        description=_description(invoice, customer_name),
+        status=task_status(invoice, today),
+        due_date=invoice.due_date,
+        fields={fact: value for fact, value in facts.items() if fact in owned},
+    )

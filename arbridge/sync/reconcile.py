@@ -1,0 +1,123 @@
+"""Accept a canonical change and queue the task operations it implies, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from arbridge.clock import Clock
+from arbridge.model.invoice import Customer, Invoice
+from arbridge.store import outbox, repo
+from arbridge.store.db import transaction
+from arbridge.sync.desired import desired_task
+from arbridge.sync.plan import PlannedOp, apply_op, plan
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    stored: bool
+    ops: tuple[PlannedOp, ...]
+
+
+class Reconciler:
+    """Turns canonical invoices into queued task operations (level-triggered: the same input
+    twice queues nothing the second time)."""
+
+    def __init__(self, engine: Engine, clock: Clock, owned: frozenset[str], timezone: str) -> None:
+        from zoneinfo import ZoneInfo
+
+        self.engine = engine
+        self.clock = clock
+        self.owned = owned
+        self.zone = ZoneInfo(timezone)
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.zone).date()
+
+    def upsert(
+        self, invoice: Invoice, customer: Customer | None = None, *, reason: str = "source change"
+    ) -> ReconcileResult:
+        """Store the invoice (unless older than what is stored) and queue its task changes."""
+        for attempt in range(2):
+            try:
+                with transaction(self.engine) as session:
+                    if customer is not None:
+                        repo.save_customer(session, customer, self.clock.now())
+                    if not repo.save_invoice(session, invoice, self.clock.now()):
+                        log.info(
+                            "stale invoice ignored",
+                            source=invoice.source.value,
+                            invoice=invoice.source_id,
+                        )
+                        return ReconcileResult(stored=False, ops=())
+                    ops = self._plan_in(session, invoice, customer, reason)
+                    return ReconcileResult(stored=True, ops=tuple(ops))
+            except IntegrityError:
+                # Two writers inserted the same new invoice at once; the second retry sees it.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def resync(self, keys: list[str], *, reason: str = "resync") -> list[PlannedOp]:
+        """Re-derive stored invoices' tasks (the date alone may move one to a new bucket)."""
+        ops: list[PlannedOp] = []
+        with transaction(self.engine) as session:
+            for key in keys:
+                if repo.lock_invoice(session, key) is None:
+                    continue
+                invoice = repo.get_invoice(session, key)
+                assert invoice is not None
+                ops.extend(self._plan_in(session, invoice, None, reason))
+        return ops
+
+    def resync_all(self, *, reason: str = "resync", batch: int = 200) -> int:
+        """Re-derive every stored invoice, a batch per transaction; returns operations queued."""
+        with transaction(self.engine) as session:
+            keys = repo.invoice_keys(session)
+        return sum(
+            len(self.resync(keys[i : i + batch], reason=reason)) for i in range(0, len(keys), batch)
+        )
+
+    def _plan_in(
+        self, session: Session, invoice: Invoice, customer: Customer | None, reason: str
+    ) -> list[PlannedOp]:
+        if customer is None:
+            customer = repo.get_customer(session, invoice.customer_key)
+        desired = desired_task(invoice, customer, self.today(), self.owned)
+        link = repo.get_link(session, invoice.key)
+        planned = None if link is None else link.planned
+        ops = plan(desired, planned)
+        if not ops:
+            return []
+        generation = 0 if link is None else link.generation
+        state = planned
+        now = self.clock.now()
+        for index, op in enumerate(ops):
+            outbox.enqueue(
+                session,
+                task_key=invoice.key,
+                kind=op.kind,
+                payload=op.payload,
+                idempotency_key=f"{invoice.key}|{generation + 1}|{index}|{op.kind.value}",
+                now=now,
+                reason=reason,
+                coalesce_key=op.coalesce_key,
+            )
+            state = apply_op(state, op.kind, op.payload)
+        assert state is not None
+        repo.set_planned(session, invoice.key, state, now)
+        log.info(
+            "task changes queued",
+            source=invoice.source.value,
+            invoice=invoice.source_id,
+            ops=[op.kind.value for op in ops],
+            reason=reason,
+        )
+        return ops

@@ -1,0 +1,215 @@
+"""The outbox worker: applies queued operations to the task tool, records what ClickUp accepted.
+
+A crash between a successful create and the local commit is the one place a duplicate task
+could appear. The task carries its arbridge key, so a create that is being retried first looks
+the task up by that key and adopts it instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine
+
+from arbridge.clock import Clock
+from arbridge.connector import TaskChanges, TaskSink
+from arbridge.errors import AuthError, PermanentError, TransientError
+from arbridge.model.task import TaskSpec
+from arbridge.store import outbox, repo
+from arbridge.store.db import transaction
+from arbridge.store.outbox import ClaimedOp
+from arbridge.store.tables import TaskLinkRow
+from arbridge.sync.plan import OpKind, apply_op
+
+log = structlog.get_logger(__name__)
+
+
+class CrashPoint(Exception):
+    """Raised by test hooks to simulate the process dying at a chosen point."""
+
+
+@dataclass
+class WorkerStats:
+    applied: int = 0
+    failed: int = 0
+    adopted: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def changes_from(payload: dict[str, Any]) -> TaskChanges:
+    def text(name: str) -> str | None:
+        value = payload.get(name)
+        return None if value is None else str(value)
+
+    priority = payload.get("priority")
+    return TaskChanges(
+        name=text("name"),
+        description=text("description"),
+        status=text("status"),
+        due_date=text("due_date"),
+        clear_due_date="due_date" in payload and payload["due_date"] is None,
+        priority=priority if isinstance(priority, int) else None,
+        clear_priority="priority" in payload and payload["priority"] is None,
+        assignees_add=tuple(str(a) for a in payload.get("assignees_add", []) or []),
+        assignees_remove=tuple(str(a) for a in payload.get("assignees_remove", []) or []),
+    )
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        sink: TaskSink,
+        clock: Clock,
+        *,
+        name: str = "worker",
+        lease: timedelta = timedelta(seconds=120),
+        retry_base: float = 5.0,
+        retry_max: float = 900.0,
+        dry_run: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.sink = sink
+        self.clock = clock
+        self.name = name
+        self.lease = lease
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.dry_run = dry_run
+        self.stats = WorkerStats()
+        # Test hook: called with a point name; raising CrashPoint there simulates a crash.
+        self.crash_hook: object = None
+        self._random = random.Random()
+
+    def _maybe_crash(self, point: str) -> None:
+        hook = self.crash_hook
+        if callable(hook):
+            hook(point)
+
+    def run_once(self) -> bool:
+        """Apply one due operation; False when none is due."""
+        op = outbox.claim(self.engine, worker=self.name, now=self.clock.now(), lease=self.lease)
+        if op is None:
+            return False
+        self._apply(op)
+        return True
+
+    def drain(self, limit: int | None = None) -> int:
+        """Apply due operations until none is left (or ``limit`` reached)."""
+        done = 0
+        while limit is None or done < limit:
+            if not self.run_once():
+                break
+            done += 1
+        return done
+
+    def run_forever(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("outbox worker error")
+                busy = False
+            if not busy:
+                stop.wait(idle_wait)
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> float:
+        delay: float = min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1))
+        delay = delay * (0.5 + self._random.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def _apply(self, op: ClaimedOp) -> None:
+        bound = log.bind(task_key=op.task_key, op=op.kind.value, op_id=op.id, attempt=op.attempts)
+        with transaction(self.engine) as session:
+            link = repo.get_link(session, op.task_key)
+            task_id = None if link is None else link.task_id
+        try:
+            task_id, detail = self._execute(op, task_id)
+        except CrashPoint:
+            raise
+        except (TransientError, PermanentError) as exc:
+            permanent = isinstance(exc, PermanentError)
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+            delay = (
+                self.retry_max
+                if isinstance(exc, AuthError)
+                else self._backoff(op.attempts, retry_after)
+            )
+            at = self.clock.now() + timedelta(seconds=delay)
+            with transaction(self.engine) as session:
+                outbox.reschedule(session, op.id, error=str(exc), at=at, permanent=permanent)
+                repo.audit(
+                    session,
+                    at=self.clock.now(),
+                    invoice_key=op.task_key,
+                    action=op.kind.value,
+                    outcome="error",
+                    reason=op.reason,
+                    detail={"error": str(exc), "retry_at": at.isoformat()},
+                )
+            self.stats.failed += 1
+            bound.warning(
+                "operation failed, rescheduled", error=str(exc), retry_in_s=round(delay, 1)
+            )
+            return
+        self._maybe_crash("after_remote_before_commit")
+        with transaction(self.engine) as session:
+            link = repo.get_link(session, op.task_key)
+            if link is None:
+                now = self.clock.now()
+                link = TaskLinkRow(invoice_key=op.task_key, created_at=now, updated_at=now)
+            link.task_id = task_id
+            link.applied = apply_op(link.applied, op.kind, op.payload)
+            link.updated_at = self.clock.now()
+            session.add(link)
+            outbox.finish(session, op.id)
+            repo.audit(
+                session,
+                at=self.clock.now(),
+                invoice_key=op.task_key,
+                action=op.kind.value,
+                outcome="applied" if not self.dry_run else "dry-run",
+                reason=op.reason,
+                detail=detail,
+            )
+        self.stats.applied += 1
+        self.stats.by_kind[op.kind.value] = self.stats.by_kind.get(op.kind.value, 0) + 1
+        bound.info("operation applied", task_id=task_id)
+
+    def _execute(self, op: ClaimedOp, task_id: str | None) -> tuple[str | None, dict[str, object]]:
+        if self.dry_run:
+            log.info(
+                "dry run: would apply", task_key=op.task_key, op=op.kind.value, payload=op.payload
+            )
+            return task_id, {"payload": op.payload}
+        if op.kind is OpKind.CREATE_TASK:
+            spec = TaskSpec.model_validate(op.payload["spec"])
+            if op.attempts > 1 or task_id is not None:
+                # An earlier attempt may have created the task before the process died.
+                found = task_id or self.sink.find_task(spec.key)
+                if found is not None:
+                    self.stats.adopted += 1
+                    log.info("existing task adopted", task_key=op.task_key, task_id=found)
+                    return found, {"adopted": found}
+            self._maybe_crash("before_create")
+            created = self.sink.create_task(spec)
+            return created, {"created": created}
+        if task_id is None:
+            raise PermanentError(f"no task recorded for {op.task_key}; its create has not run")
+        if op.kind is OpKind.UPDATE_TASK:
+            self.sink.update_task(task_id, changes_from(op.payload))
+        elif op.kind is OpKind.SET_FIELD:
+            value = op.payload["value"]
+            self.sink.set_field(
+                task_id, str(op.payload["fact"]), None if value is None else str(value)
+            )
+        elif op.kind is OpKind.POST_COMMENT:
+            self.sink.post_comment(task_id, str(op.payload["text"]))
+        return task_id, {"payload": op.payload}
