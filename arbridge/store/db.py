@@ -87,7 +87,9 @@ def is_postgres(engine: Engine) -> bool:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed on success, rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+def transaction(engine: Engine, *, rollback: bool = False) -> Iterator[Session]:
+    """One unit of work: committed on success (unless ``rollback``), rolled back on any error."""
+    with Session(engine, expire_on_commit=False) as session, session.begin() as outer:
         yield session
+        if rollback:
+            outer.rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Engine
@@ -30,10 +31,18 @@ class Reconciler:
     """Turns canonical invoices into queued task operations (level-triggered: the same input
     twice queues nothing the second time)."""
 
-    def __init__(self, engine: Engine, clock: Clock, owned: frozenset[str], timezone: str) -> None:
-        from zoneinfo import ZoneInfo
-
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        owned: frozenset[str],
+        timezone: str,
+        *,
+        dry_run: bool = False,
+    ) -> None:
         self.engine = engine
+        # Dry run: plan and log everything inside transactions that are rolled back.
+        self.dry_run = dry_run
         self.clock = clock
         self.owned = owned
         self.zone = ZoneInfo(timezone)
@@ -47,7 +56,7 @@ class Reconciler:
         """Store the invoice (unless older than what is stored) and queue its task changes."""
         for attempt in range(2):
             try:
-                with transaction(self.engine) as session:
+                with transaction(self.engine, rollback=self.dry_run) as session:
                     if customer is not None:
                         repo.save_customer(session, customer, self.clock.now())
                     if not repo.save_invoice(session, invoice, self.clock.now()):
@@ -68,7 +77,7 @@ class Reconciler:
     def resync(self, keys: list[str], *, reason: str = "resync") -> list[PlannedOp]:
         """Re-derive stored invoices' tasks (the date alone may move one to a new bucket)."""
         ops: list[PlannedOp] = []
-        with transaction(self.engine) as session:
+        with transaction(self.engine, rollback=self.dry_run) as session:
             for key in keys:
                 if repo.lock_invoice(session, key) is None:
                     continue
@@ -79,7 +88,7 @@ class Reconciler:
 
     def resync_all(self, *, reason: str = "resync", batch: int = 200) -> int:
         """Re-derive every stored invoice, a batch per transaction; returns operations queued."""
-        with transaction(self.engine) as session:
+        with transaction(self.engine, rollback=self.dry_run) as session:
             keys = repo.invoice_keys(session)
         return sum(
             len(self.resync(keys[i : i + batch], reason=reason)) for i in range(0, len(keys), batch)
@@ -114,7 +123,7 @@ class Reconciler:
         assert state is not None
         repo.set_planned(session, invoice.key, state, now)
         log.info(
-            "task changes queued",
+            "task changes planned (dry run, not queued)" if self.dry_run else "task changes queued",
             source=invoice.source.value,
             invoice=invoice.source_id,
             ops=[op.kind.value for op in ops],

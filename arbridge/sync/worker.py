@@ -71,7 +71,6 @@ class OutboxWorker:
         lease: timedelta = timedelta(seconds=120),
         retry_base: float = 5.0,
         retry_max: float = 900.0,
-        dry_run: bool = False,
     ) -> None:
         self.engine = engine
         self.sink = sink
@@ -80,7 +79,6 @@ class OutboxWorker:
         self.lease = lease
         self.retry_base = retry_base
         self.retry_max = retry_max
-        self.dry_run = dry_run
         self.stats = WorkerStats()
         # Test hook: called with a point name; raising CrashPoint there simulates a crash.
         self.crash_hook: object = None
@@ -175,7 +173,7 @@ class OutboxWorker:
                 at=self.clock.now(),
                 invoice_key=op.task_key,
                 action=op.kind.value,
-                outcome="applied" if not self.dry_run else "dry-run",
+                outcome="applied",
                 reason=op.reason,
                 detail=detail,
             )
@@ -184,11 +182,6 @@ class OutboxWorker:
         bound.info("operation applied", task_id=task_id)
 
     def _execute(self, op: ClaimedOp, task_id: str | None) -> tuple[str | None, dict[str, object]]:
-        if self.dry_run:
-            log.info(
-                "dry run: would apply", task_key=op.task_key, op=op.kind.value, payload=op.payload
-            )
-            return task_id, {"payload": op.payload}
         if op.kind is OpKind.CREATE_TASK:
             spec = TaskSpec.model_validate(op.payload["spec"])
             if op.attempts > 1 or task_id is not None:
