@@ -72,10 +72,29 @@ class TaskSink(Protocol):
     def close(self) -> None: ...
 
 
+class Emulator(Protocol):
+    """A local stand-in for an outside service, served over HTTP by the demo and the tests."""
+
+    @property
+    def app(self) -> Any:
+        """The ASGI application."""
+        ...
+
+    def config(self, base_url: str) -> dict[str, Any]:
+        """The connector's config section that points at this emulator served at ``base_url``."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """``{"requests": {endpoint: n}, "total": n, "http_429": n}``."""
+        ...
+
+
 class Connector(Protocol):
     name: str
 
     def build_sink(self, settings: Any, *, secrets: list[str]) -> TaskSink: ...
+
+    def emulator(self, *, rate_limit: int | None, seed: int = 0) -> Emulator: ...
 
 
 def discover() -> Mapping[str, Connector]:
