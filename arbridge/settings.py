@@ -6,6 +6,7 @@ every problem is reported at once through :class:`ConfigError`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -14,7 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from arbridge.errors import ConfigError
 from arbridge.model.task import FACTS, TASK_STATUSES
@@ -206,10 +212,14 @@ def _interpolate(
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        if name in os.environ:
-            return os.environ[name]
+        value = os.environ.get(name)
+        if value:
+            return value
+        # Like the shell and Compose: ":-" also replaces a set-but-empty variable.
         if default is not None:
             return default
+        if value is not None:
+            return ""
         problems.append((loc, f"environment variable {name} is not set"))
         return ""
 
@@ -225,6 +235,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     raw: dict[str, Any] = {}
     positions: _Positions | None = None
     problems: list[str] = []
+    env_problems: list[tuple[tuple[str | int, ...], str]] = []
     if path is not None:
         file = Path(path)
         try:
@@ -237,7 +248,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else f"{file}:1:1"
-            raise ConfigError([f"{where}: invalid YAML: {exc.problem}"]) from exc
+            # "from None": PyYAML's own message quotes the offending line, which may hold a token.
+            raise ConfigError([f"{where}: invalid YAML: {exc.problem}"]) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -245,18 +257,21 @@ def load_settings(path: str | Path | None = None) -> Settings:
         positions = _Positions(str(file))
         if node is not None:
             positions.record(node)
-        env_problems: list[tuple[tuple[str | int, ...], str]] = []
         raw = _interpolate(loaded, (), env_problems)
         problems.extend(
             f"{positions.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in env_problems
         )
-    if problems:
-        raise ConfigError(problems)
     try:
-        return Settings(**raw)
+        settings = Settings(**raw)
+    except SettingsError:
+        problems.extend(_unparsable_env())
+        raise ConfigError(problems) from None
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
+            # An unset variable already explains why the value it fed is empty or wrong.
+            if any(loc[: len(bad)] == bad for bad, _ in env_problems):
+                continue
             dotted = ".".join(str(part) for part in loc)
             message = error["msg"]
             if message.startswith("Value error, "):
@@ -274,3 +289,31 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 where = "config"
             problems.append(f"{where}: {dotted}: {message}")
         raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _unparsable_env() -> list[str]:
+    """Environment values for whole sections or mappings must be JSON; name the ones that aren't."""
+    found = []
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if not upper.startswith("ARBRIDGE_"):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            parts = upper.removeprefix("ARBRIDGE_").lower().split("__")
+            section = Settings.model_fields.get(parts[0])
+            if section is None:
+                continue
+            target: Any = section.annotation
+            for part in parts[1:]:
+                fields = getattr(target, "model_fields", {})
+                target = fields[part].annotation if part in fields else None
+            if target is not None and (hasattr(target, "model_fields") or "dict" in str(target)):
+                found.append(
+                    f'environment {upper}: must be a JSON object, e.g. \'{{"key": "value"}}\''
+                )
+    return found or ["environment: an ARBRIDGE_* value could not be parsed (JSON expected)"]

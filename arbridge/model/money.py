@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -219,7 +219,10 @@ def minor_units(currency: str) -> int:
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     exponent = Decimal(1).scaleb(-minor_units(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_EVEN)
+    try:
+        return amount.quantize(exponent, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        raise ValueError(f"{amount} is too large for {currency}") from None
 
 
 class Money(BaseModel):

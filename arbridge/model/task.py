@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -72,8 +72,12 @@ def normalise_fact(kind: FactKind, value: Any) -> str | None:
             number = Decimal(str(value))
         except InvalidOperation as exc:
             raise ValueError(f"not a number: {value!r}") from exc
-        return format(number.normalize(), "f")
+        if not number.is_finite():
+            raise ValueError(f"not a number: {value!r}")
+        return format(number.normalize() or Decimal(0), "f")  # no "-0"
     if kind is FactKind.DATE:
+        if isinstance(value, datetime):
+            return value.date().isoformat()
         if isinstance(value, date):
             return value.isoformat()
         return date.fromisoformat(str(value)).isoformat()
