@@ -70,6 +70,11 @@ def _safe(url: str) -> str:
 
 
 def check_reachable(engine: Engine) -> None:
+    """Connect once; a SQLite file that does not exist yet is fine (it is created on upgrade)."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database or ""
+        if database in ("", ":memory:") or not Path(database).expanduser().exists():
+            return
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -111,8 +111,36 @@ def get_link(session: Session, invoice_key: str) -> TaskLinkRow | None:
     return session.get(TaskLinkRow, invoice_key)
 
 
-def set_planned(session: Session, invoice_key: str, planned: dict[str, Any], now: datetime) -> None:
-    link = session.get(TaskLinkRow, invoice_key)
+def get_links(session: Session, keys: list[str]) -> dict[str, TaskLinkRow]:
+    rows = session.exec(select(TaskLinkRow).where(col(TaskLinkRow.invoice_key).in_(keys))).all()
+    return {row.invoice_key: row for row in rows}
+
+
+def lock_invoices(session: Session, keys: list[str]) -> list[Invoice]:
+    """The stored invoices among ``keys``, locked against concurrent writers (PostgreSQL)."""
+    rows = session.exec(
+        select(InvoiceRow)
+        .where(col(InvoiceRow.key).in_(keys))
+        .order_by(col(InvoiceRow.key))
+        .with_for_update()
+    ).all()
+    return [Invoice.model_validate(row.data) for row in rows]
+
+
+def get_customers(session: Session, keys: set[str]) -> dict[str, Customer]:
+    rows = session.exec(select(CustomerRow).where(col(CustomerRow.key).in_(keys))).all()
+    return {row.key: Customer.model_validate(row.data) for row in rows}
+
+
+def set_planned(
+    session: Session,
+    invoice_key: str,
+    planned: dict[str, Any],
+    now: datetime,
+    *,
+    link: TaskLinkRow | None,
+) -> None:
+    """Record the state queued operations will leave the task in (``link``: the loaded row)."""
     if link is None:
         link = TaskLinkRow(invoice_key=invoice_key, created_at=now, updated_at=now)
     link.planned = planned

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -15,6 +16,7 @@ from arbridge.clock import Clock
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
+from arbridge.store.tables import TaskLinkRow
 from arbridge.sync.desired import desired_task
 from arbridge.sync.plan import PlannedOp, apply_op, plan
 
@@ -78,12 +80,14 @@ class Reconciler:
         """Re-derive stored invoices' tasks (the date alone may move one to a new bucket)."""
         ops: list[PlannedOp] = []
         with transaction(self.engine, rollback=self.dry_run) as session:
-            for key in keys:
-                if repo.lock_invoice(session, key) is None:
-                    continue
-                invoice = repo.get_invoice(session, key)
-                assert invoice is not None
-                ops.extend(self._plan_in(session, invoice, None, reason))
+            # One query per table for the whole batch: a daily resync touches every invoice.
+            invoices = repo.lock_invoices(session, keys)
+            links = repo.get_links(session, keys)
+            customers = repo.get_customers(session, {i.customer_key for i in invoices})
+            for invoice in invoices:
+                customer = customers.get(invoice.customer_key)
+                link = links.get(invoice.key)
+                ops.extend(self._plan_in(session, invoice, customer, reason, link=link))
         return ops
 
     def resync_all(self, *, reason: str = "resync", batch: int = 200) -> int:
@@ -95,12 +99,19 @@ class Reconciler:
         )
 
     def _plan_in(
-        self, session: Session, invoice: Invoice, customer: Customer | None, reason: str
+        self,
+        session: Session,
+        invoice: Invoice,
+        customer: Customer | None,
+        reason: str,
+        *,
+        link: TaskLinkRow | Literal["load"] | None = "load",
     ) -> list[PlannedOp]:
         if customer is None:
             customer = repo.get_customer(session, invoice.customer_key)
         desired = desired_task(invoice, customer, self.today(), self.owned)
-        link = repo.get_link(session, invoice.key)
+        if link == "load":
+            link = repo.get_link(session, invoice.key)
         planned = None if link is None else link.planned
         ops = plan(desired, planned)
         if not ops:
@@ -121,7 +132,7 @@ class Reconciler:
             )
             state = apply_op(state, op.kind, op.payload)
         assert state is not None
-        repo.set_planned(session, invoice.key, state, now)
+        repo.set_planned(session, invoice.key, state, now, link=link)
         log.info(
             "task changes planned (dry run, not queued)" if self.dry_run else "task changes queued",
             source=invoice.source.value,

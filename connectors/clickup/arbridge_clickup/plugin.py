@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -47,6 +48,37 @@ class ClickUpConnector:
         except BaseException:
             client.close()
             raise
+
+    def emulator(self, *, rate_limit: int | None, seed: int = 0) -> ClickUpEmulator:
+        return ClickUpEmulator(rate_limit=rate_limit, seed=seed)
+
+
+class ClickUpEmulator:
+    """The emulated workspace served by the demo, the tests and ``arbridge sandbox clickup``."""
+
+    def __init__(self, *, rate_limit: int | None, seed: int = 0) -> None:
+        # Imported here so that running against the real ClickUp never loads the emulator.
+        from arbridge_clickup.emulator import create_app, default_workspace
+
+        self._app = create_app(default_workspace(seed=seed), rate_limit=rate_limit)
+
+    @property
+    def app(self) -> Any:
+        return self._app
+
+    def config(self, base_url: str) -> dict[str, Any]:
+        from arbridge_clickup.emulator import DEMO_LIST_ID, DEMO_TEAM_ID, DEMO_TOKEN
+
+        return {
+            "token": DEMO_TOKEN,
+            "base_url": f"{base_url}/api/v2",
+            "list_id": DEMO_LIST_ID,
+            "team_id": DEMO_TEAM_ID,
+        }
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._app.emulator.stats()
+        return stats
 
 
 connector = ClickUpConnector()

@@ -1,0 +1,212 @@
+"""Wires settings, store, task sink, reconciler and workers together for the CLI and the daemon."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, func
+from sqlmodel import col, select
+
+from arbridge.clock import Clock, SystemClock
+from arbridge.connector import TaskSink, discover
+from arbridge.errors import AuthError, ConfigError, TransientError
+from arbridge.settings import Settings
+from arbridge.store import outbox, repo
+from arbridge.store.db import check_reachable, make_engine, transaction
+from arbridge.store.migrate import upgrade
+from arbridge.store.tables import InvoiceRow, TaskLinkRow
+from arbridge.sync.reconcile import Reconciler
+from arbridge.sync.worker import OutboxWorker
+
+log = structlog.get_logger(__name__)
+
+LAST_RESYNC = "engine.last_resync"
+
+
+def open_store(settings: Settings) -> Engine:
+    """The migrated store; an unreachable or unusable database is a ConfigError."""
+    engine = make_engine(settings.database_url)
+    check_reachable(engine)
+    upgrade(engine)
+    return engine
+
+
+def build_sink(settings: Settings) -> TaskSink:
+    connectors = discover()
+    if "clickup" not in connectors:
+        raise ConfigError(["clickup: the arbridge-clickup connector is not installed"])
+    try:
+        return connectors["clickup"].build_sink(settings, secrets=settings.secrets())
+    except AuthError as exc:
+        # At start-up a refused token is a configuration problem: nothing can work until fixed.
+        raise ConfigError([f"clickup.token: {exc}"]) from None
+    except TransientError as exc:
+        raise ConfigError(
+            [f"clickup.base_url: ClickUp could not be reached at start-up ({exc}); try again"]
+        ) from None
+
+
+@dataclass
+class SyncReport:
+    queued: int
+    applied: int
+    pending: int
+    failing: int
+    seconds: float
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        sink: TaskSink,
+        clock: Clock | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sink = sink
+        self.clock = clock or SystemClock()
+        self.dry_run = dry_run
+        self.reconciler = Reconciler(
+            engine,
+            self.clock,
+            sink.owned_facts(),
+            settings.company.timezone,
+            dry_run=dry_run,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, clock: Clock | None = None, *, dry_run: bool = False
+    ) -> App:
+        # Validate everything before the first write: bad config must leave the store untouched.
+        engine = make_engine(settings.database_url)
+        check_reachable(engine)
+        sink = build_sink(settings)
+        upgrade(engine)
+        return cls(settings, engine, sink, clock, dry_run=dry_run)
+
+    def worker(self, name: str = "worker-1") -> OutboxWorker:
+        sync = self.settings.sync
+        return OutboxWorker(
+            self.engine,
+            self.sink,
+            self.clock,
+            name=name,
+            lease=timedelta(seconds=sync.lease_s),
+            retry_base=sync.retry_base_s,
+            retry_max=sync.retry_max_s,
+        )
+
+    def sync_once(self) -> SyncReport:
+        """Re-derive every task and apply what differs; nothing is sent when all is in sync."""
+        started = time.monotonic()
+        queued = self.reconciler.resync_all(reason="sync --once")
+        applied = 0 if self.dry_run else self.drain(self.settings.sync.workers)
+        if not self.dry_run:
+            with transaction(self.engine) as session:
+                repo.set_cursor(
+                    session, LAST_RESYNC, self.clock.now().isoformat(), self.clock.now()
+                )
+        with transaction(self.engine) as session:
+            stats = outbox.stats(session, self.clock.now())
+        return SyncReport(
+            queued=queued,
+            applied=applied,
+            pending=stats.depth,
+            failing=stats.failing,
+            seconds=time.monotonic() - started,
+        )
+
+    def drain(self, workers: int) -> int:
+        """Apply every due operation with ``workers`` threads; returns how many were applied."""
+        pool = [self.worker(f"worker-{i + 1}") for i in range(workers)]
+        threads = [threading.Thread(target=w.drain, name=w.name) for w in pool]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sum(w.stats.applied for w in pool)
+
+    def run(self, stop: threading.Event) -> None:
+        """The daemon: outbox workers plus a periodic full resync until ``stop`` is set."""
+        workers = [self.worker(f"worker-{i + 1}") for i in range(self.settings.sync.workers)]
+        threads = [
+            threading.Thread(target=w.run_forever, args=(stop,), name=w.name, daemon=True)
+            for w in workers
+        ]
+        if not self.dry_run:
+            for thread in threads:
+                thread.start()
+        log.info("arbridge running", workers=len(workers), dry_run=self.dry_run)
+        while not stop.is_set():
+            try:
+                queued = self.reconciler.resync_all(reason="periodic resync")
+                if not self.dry_run:
+                    with transaction(self.engine) as session:
+                        repo.set_cursor(
+                            session, LAST_RESYNC, self.clock.now().isoformat(), self.clock.now()
+                        )
+                log.info("periodic resync done", queued=queued)
+            except Exception:
+                log.exception("periodic resync failed; retrying next interval")
+            stop.wait(self.settings.sync.interval_s)
+        for thread in threads:
+            if thread.is_alive():
+                thread.join(timeout=30)
+        log.info("arbridge stopped")
+
+    def status(self) -> dict[str, Any]:
+        return store_status(self.engine, self.clock)
+
+
+def store_status(engine: Engine, clock: Clock) -> dict[str, Any]:
+    """What ``arbridge status`` shows; read from the store only, so it works without ClickUp."""
+    from arbridge.logging import redactor
+    from arbridge.store.tables import CursorRow
+
+    now = clock.now()
+    with transaction(engine) as session:
+        stats = outbox.stats(session, now)
+        failing = outbox.failing_ops(session)
+        invoices = session.exec(select(func.count()).select_from(InvoiceRow)).one()
+        tasks = session.exec(
+            select(func.count())
+            .select_from(TaskLinkRow)
+            .where(col(TaskLinkRow.task_id).is_not(None))
+        ).one()
+        cursors = {
+            row.name: {"value": row.value, "updated_at": row.updated_at.isoformat()}
+            for row in session.exec(select(CursorRow)).all()
+        }
+    return {
+        "invoices": invoices,
+        "tasks": tasks,
+        "outbox": {
+            "depth": stats.depth,
+            "due": stats.due,
+            "failing": stats.failing,
+            "oldest": stats.oldest.isoformat() if stats.oldest else None,
+        },
+        "failing_operations": [
+            {
+                "id": op.id,
+                "invoice": op.task_key,
+                "operation": op.kind,
+                "attempts": op.attempts,
+                "permanent": op.permanent_failure,
+                "next_attempt_at": op.next_attempt_at.isoformat(),
+                "last_error": redactor.scrub(op.last_error),
+            }
+            for op in failing
+        ],
+        "cursors": cursors,
+    }

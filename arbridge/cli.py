@@ -1,0 +1,244 @@
+"""The ``arbridge`` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from arbridge.errors import ConfigError
+from arbridge.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="arbridge: mirror QuickBooks Online and Stripe invoices into ClickUp and chase them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration checks.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Local emulators of the outside services.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(sandbox_app, name="sandbox")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="ARBRIDGE_CONFIG",
+        help="YAML config file (default: ARBRIDGE_CONFIG, else environment variables only).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+EXIT_CONFIG = 2
+
+
+def _fail_config(error: ConfigError) -> NoReturn:
+    typer.echo("arbridge: configuration problems:", err=True)
+    for problem in error.problems:
+        typer.echo(f"  {problem}", err=True)
+    raise typer.Exit(EXIT_CONFIG)
+
+
+def _settings(config: Path | None) -> Settings:
+    from arbridge.logging import configure
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as error:
+        _fail_config(error)
+    configure(level=settings.log.level, fmt=settings.log.format, secrets=settings.secrets())
+    return settings
+
+
+def _emit(payload: dict[str, Any], as_json: bool, human: str) -> None:
+    typer.echo(
+        json.dumps(payload, indent=None if as_json else 2, default=str) if as_json else human
+    )
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Log what would be sent; send and store nothing.")
+    ] = False,
+) -> None:
+    """Run the daemon: keep every invoice's task true until stopped (SIGTERM/SIGINT)."""
+    from arbridge.app import App
+
+    settings = _settings(config)
+    try:
+        application = App.from_settings(settings, dry_run=dry_run)
+    except ConfigError as error:
+        _fail_config(error)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    application.run(stop)
+
+
+@app.command()
+def sync(
+    once: Annotated[
+        bool, typer.Option("--once", help="One full reconciliation, then exit.")
+    ] = False,
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; send nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-derive every task from the stored invoices and send only what differs."""
+    from arbridge.app import App
+
+    if not once:
+        typer.echo("arbridge sync needs --once (the continuous loop is `arbridge run`)", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    settings = _settings(config)
+    try:
+        application = App.from_settings(settings, dry_run=dry_run)
+    except ConfigError as error:
+        _fail_config(error)
+    report = application.sync_once()
+    payload = {
+        "queued": report.queued,
+        "applied": report.applied,
+        "pending": report.pending,
+        "failing": report.failing,
+        "seconds": round(report.seconds, 3),
+        "dry_run": dry_run,
+    }
+    _emit(
+        payload,
+        as_json,
+        f"{report.queued} operations queued, {report.applied} applied, "
+        f"{report.pending} pending ({report.failing} failing) in {report.seconds:.2f}s",
+    )
+    if report.failing:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Outbox depth, failing operations with their last error, cursors and sync times."""
+    from arbridge.app import store_status
+    from arbridge.clock import SystemClock
+    from arbridge.store.db import check_reachable, make_engine
+    from arbridge.store.migrate import upgrade
+
+    settings = _settings(config)
+    try:
+        engine = make_engine(settings.database_url)
+        check_reachable(engine)
+    except ConfigError as error:
+        _fail_config(error)
+    upgrade(engine)
+    report = store_status(engine, SystemClock())
+    if as_json:
+        typer.echo(json.dumps(report, default=str))
+        return
+    box = report["outbox"]
+    lines = [
+        f"invoices: {report['invoices']}   tasks: {report['tasks']}",
+        f"outbox: {box['depth']} pending, {box['due']} due now, {box['failing']} failing"
+        + (f", oldest {box['oldest']}" if box["oldest"] else ""),
+    ]
+    for op in report["failing_operations"]:
+        lines.append(
+            f"  ! {op['operation']} {op['invoice']} attempt {op['attempts']}"
+            f" next {op['next_attempt_at']}: {op['last_error']}"
+        )
+    for name, cursor in sorted(report["cursors"].items()):
+        lines.append(f"cursor {name}: {cursor['value']} (updated {cursor['updated_at']})")
+    typer.echo("\n".join(lines))
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the config, the database and the ClickUp list; report every problem at once."""
+    from arbridge.app import build_sink
+    from arbridge.store.db import check_reachable, make_engine
+
+    settings = _settings(config)
+    problems: list[str] = []
+    try:
+        check_reachable(make_engine(settings.database_url))
+    except ConfigError as error:
+        problems.extend(error.problems)
+    try:
+        build_sink(settings).close()
+    except ConfigError as error:
+        problems.extend(error.problems)
+    except Exception as error:  # shown to the user, who must fix it
+        problems.append(f"clickup: {error}")
+    if problems:
+        _fail_config(ConfigError(problems))
+    typer.echo("config OK")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply schema migrations (also done on every start)."""
+    from arbridge.store.db import check_reachable, make_engine
+    from arbridge.store.migrate import current_revision, upgrade
+
+    settings = _settings(config)
+    try:
+        engine = make_engine(settings.database_url)
+        check_reachable(engine)
+    except ConfigError as error:
+        _fail_config(error)
+    upgrade(engine)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@sandbox_app.command("clickup")
+def sandbox_clickup(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    rate_limit: Annotated[int, typer.Option(help="Requests per minute per token.")] = 100,
+) -> None:
+    """Serve the ClickUp emulator alone (board at /_emulator/board)."""
+    from arbridge.demo.sandbox import serve_clickup
+
+    serve_clickup(port=port, rate_limit=rate_limit)
+
+
+@app.command()
+def demo(
+    invoices: Annotated[int, typer.Option(help="Invoices to generate.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
+    days: Annotated[int, typer.Option(help="Simulated days after the first sync.")] = 60,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep the emulated ClickUp board up afterwards.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The local demo: generated invoices mirrored into the emulated ClickUp, over HTTP."""
+    from arbridge.demo.run import run_demo
+
+    summary = run_demo(invoices=invoices, seed=seed, days=days, serve=serve, as_json=as_json)
+    if as_json:
+        typer.echo(json.dumps(summary))
+    if summary["duplicate_tasks"] or summary["field_mismatches"]:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as error:
+        _fail_config(error)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""``arbridge demo``: the real engine against the emulated ClickUp, over HTTP, on a moving clock."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arbridge.app import App
+from arbridge.clock import FakeClock
+from arbridge.connector import Emulator, discover
+from arbridge.demo.simulation import CompanySimulation
+from arbridge.logging import configure
+from arbridge.model.invoice import Customer, Invoice
+from arbridge.settings import Settings
+from arbridge.sync.desired import desired_task, task_status
+from arbridge.testing.loopback import LoopbackServer
+
+DEMO_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+# The emulated workspace is on a plan with a high quota so the demo ends in seconds; the
+# request count it reports is what matters on a 100/min plan.
+DEMO_RATE_LIMIT = 10_000
+
+
+def verify(app: App, invoices: list[tuple[Invoice, Customer]]) -> dict[str, int]:
+    """Read every task back from ClickUp and compare it with what the invoice says it should be."""
+    today = app.reconciler.today()
+    owned = app.sink.owned_facts()
+    by_key: dict[str, list[Any]] = {}
+    for task in app.sink.iter_tasks():
+        by_key.setdefault(task.key or "", []).append(task)
+    duplicates = sum(len(tasks) - 1 for tasks in by_key.values() if len(tasks) > 1)
+    mismatches = 0
+    missing = 0
+    for invoice, customer in invoices:
+        tasks = by_key.get(invoice.key)
+        if not tasks:
+            missing += 1
+            continue
+        want = desired_task(invoice, customer, today, owned)
+        task = tasks[0]
+        due = None if want.due_date is None else want.due_date.isoformat()
+        if task.status != want.status or task.due_date != due or task.fields != want.fields:
+            mismatches += 1
+    orphans = sum(len(v) for k, v in by_key.items() if k not in {i.key for i, _ in invoices})
+    return {
+        "tasks": sum(len(v) for v in by_key.values()),
+        "duplicate_tasks": duplicates + orphans,
+        "field_mismatches": mismatches,
+        "missing_tasks": missing,
+    }
+
+
+def _emulator(rate_limit: int, seed: int) -> Emulator:
+    connectors = discover()
+    return connectors["clickup"].emulator(rate_limit=rate_limit, seed=seed)
+
+
+def run_demo(
+    *,
+    invoices: int = 500,
+    seed: int = 1,
+    days: int = 60,
+    serve: bool = False,
+    as_json: bool = False,
+    rate_limit: int = DEMO_RATE_LIMIT,
+    workdir: Path | None = None,
+) -> dict[str, Any]:
+    console = Console(quiet=as_json)
+    configure(level="WARNING", fmt="console" if not as_json else "json")
+    started = time.monotonic()
+    emulator = _emulator(rate_limit, seed)
+    with (
+        tempfile.TemporaryDirectory(prefix="arbridge-demo-") as tmp,
+        LoopbackServer(emulator.app) as server,
+    ):
+        base = Path(workdir or tmp)
+        settings = Settings.model_validate(
+            {
+                "database_url": f"sqlite:///{base / 'demo.db'}",
+                "clickup": {**emulator.config(server.base_url), "requests_per_minute": rate_limit},
+                "sync": {"workers": 2},
+            }
+        )
+        clock = FakeClock(DEMO_START)
+        app = App.from_settings(settings, clock)
+        simulation = CompanySimulation(seed, DEMO_START.date(), invoices=invoices)
+        counts: Counter[str] = Counter()
+        console.print(
+            f"[bold]arbridge demo[/]: {invoices} invoices, {days} simulated days, "
+            f"emulated ClickUp at {server.base_url}/_emulator/board"
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            book = simulation.initial()
+            task = progress.add_task("mirroring the book", total=len(book))
+            for invoice, customer in book:
+                app.reconciler.upsert(invoice, customer, reason="backfill")
+                progress.advance(task)
+            created = app.drain(settings.sync.workers)
+            backfill_requests = emulator.stats()["total"]
+            day_task = progress.add_task("simulating days", total=days)
+            for _ in range(days):
+                clock.advance(timedelta(days=1))
+                events = simulation.advance_to(clock.now().date())
+                counts.update(
+                    issued=events.issued,
+                    paid=events.paid,
+                    partly_paid=events.partly_paid,
+                    voided=events.voided,
+                )
+                for invoice, customer in events.changed:
+                    app.reconciler.upsert(invoice, customer, reason="source change")
+                app.reconciler.resync_all(reason="daily resync")
+                app.drain(settings.sync.workers)
+                progress.advance(day_task)
+        before_noop = emulator.stats()["total"]
+        report = app.sync_once()
+        noop_requests = emulator.stats()["total"] - before_noop
+        stats = emulator.stats()
+        final = simulation.current()
+        checked = verify(app, final)
+        elapsed = time.monotonic() - started
+        today = app.reconciler.today()
+        statuses = Counter(task_status(invoice, today) for invoice, _ in final)
+        summary: dict[str, Any] = {
+            "invoices": len(final),
+            "tasks": checked["tasks"],
+            "duplicate_tasks": checked["duplicate_tasks"],
+            "field_mismatches": checked["field_mismatches"],
+            "missing_tasks": checked["missing_tasks"],
+            "clickup_requests": stats["total"],
+            "clickup_requests_backfill": backfill_requests,
+            "clickup_requests_by_endpoint": stats["requests"],
+            "noop_sync_requests": noop_requests,
+            "noop_sync_queued": report.queued,
+            "http_429": stats["http_429"],
+            "tasks_by_status": dict(sorted(statuses.items())),
+            "simulated_days": days,
+            "events": dict(counts),
+            "initial_tasks_created": created,
+            "elapsed_s": round(elapsed, 2),
+        }
+        if not as_json:
+            _print_summary(console, summary)
+        if serve:
+            console.print(f"Board: {server.base_url}/_emulator/board  (Ctrl-C to stop)")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
+        app.sink.close()
+        app.engine.dispose()
+    return summary
+
+
+def _print_summary(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(title="arbridge demo summary", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key in (
+        "invoices",
+        "tasks",
+        "duplicate_tasks",
+        "field_mismatches",
+        "clickup_requests",
+        "clickup_requests_backfill",
+        "noop_sync_requests",
+        "http_429",
+        "elapsed_s",
+    ):
+        table.add_row(key.replace("_", " "), str(summary[key]))
+    for status, count in summary["tasks_by_status"].items():
+        table.add_row(f"tasks {status}", str(count))
+    for event, count in summary["events"].items():
+        table.add_row(f"simulated: {event.replace('_', ' ')}", str(count))
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Contract tests: emulators against the official API descriptions."""

@@ -1,0 +1,199 @@
+"""The engine against the ClickUp emulator over real HTTP: the acceptance of the sync core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from arbridge.app import App
+from arbridge.cli import app as cli
+from arbridge.clock import FakeClock
+from arbridge.connector import Emulator, discover
+from arbridge.demo.generator import CompanyGenerator, with_payment
+from arbridge.demo.run import verify
+from arbridge.model.invoice import Customer, Invoice, SourceVersion
+from arbridge.settings import Settings
+from arbridge.sync.worker import CrashPoint
+from arbridge.testing.loopback import LoopbackServer
+
+
+@dataclass
+class Rig:
+    app: App
+    emulator: Emulator
+    clock: FakeClock
+    settings: Settings
+
+    def requests(self) -> int:
+        total: int = self.emulator.stats()["total"]
+        return total
+
+    def tasks(self) -> list[dict[str, Any]]:
+        state: Any = self.emulator.app.emulator
+        return list(state.tasks.values())
+
+
+@pytest.fixture
+def rig(tmp_path: Path, clock: FakeClock) -> Iterator[Rig]:
+    emulator = discover()["clickup"].emulator(rate_limit=None)
+    with LoopbackServer(emulator.app) as server:
+        settings = Settings.model_validate(
+            {
+                "database_url": f"sqlite:///{tmp_path / 'e2e.db'}",
+                # The emulator is unthrottled here; so is the client, or 500 creates take 5 min.
+                "clickup": {**emulator.config(server.base_url), "requests_per_minute": 100_000},
+                "sync": {"workers": 2},
+            }
+        )
+        app = App.from_settings(settings, clock)
+        yield Rig(app, emulator, clock, settings)
+        app.sink.close()
+        app.engine.dispose()
+
+
+def book(clock: FakeClock, count: int) -> list[tuple[Invoice, Customer]]:
+    return CompanyGenerator(seed=11).open_invoices(count, today=clock.now().date(), customers=30)
+
+
+def test_500_invoices_make_500_correct_tasks_and_a_second_sync_sends_nothing(rig: Rig) -> None:
+    invoices = book(rig.clock, 500)
+    start = rig.requests()
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    assert rig.app.drain(2) == 500
+    assert rig.requests() - start == 500
+    checked = verify(rig.app, invoices)
+    assert checked == {
+        "tasks": 500,
+        "duplicate_tasks": 0,
+        "field_mismatches": 0,
+        "missing_tasks": 0,
+    }
+    before = rig.requests()
+    report = rig.app.sync_once()
+    assert (report.queued, report.applied) == (0, 0)
+    assert rig.requests() == before
+
+
+def test_balance_change_sends_exactly_one_request(rig: Rig) -> None:
+    invoices = book(rig.clock, 20)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    rig.app.drain(2)
+    invoice, customer = invoices[3]
+    credited = Invoice.model_validate(
+        invoice.model_dump()
+        | {
+            "balance": invoice.balance - Decimal(1),
+            "version": SourceVersion(updated_at=invoice.version.updated_at + timedelta(hours=1)),
+        }
+    )
+    before = rig.requests()
+    rig.app.reconciler.upsert(credited, customer)
+    rig.app.drain(2)
+    assert rig.requests() - before == 1
+    assert verify(rig.app, [(credited, customer)])["field_mismatches"] == 0
+
+
+def test_payment_updates_status_and_fields_on_the_real_task(rig: Rig) -> None:
+    invoices = book(rig.clock, 5)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    rig.app.drain(1)
+    invoice, customer = invoices[0]
+    paid = with_payment(
+        invoice, invoice.balance, rig.clock.now().date(), rig.clock.now() + timedelta(hours=2)
+    )
+    rig.app.reconciler.upsert(paid, customer)
+    rig.app.drain(1)
+    task = next(t for t in rig.app.sink.iter_tasks() if t.key == invoice.key)
+    assert task.status == "paid"
+    assert task.fields["amount_due"] == "0"
+    assert verify(rig.app, [(paid, customer)])["field_mismatches"] == 0
+
+
+def test_crash_between_create_and_commit_still_leaves_one_task(rig: Rig) -> None:
+    (invoice, customer), *_ = book(rig.clock, 1)
+    rig.app.reconciler.upsert(invoice, customer)
+    worker = rig.app.worker("doomed")
+
+    def crash(point: str) -> None:
+        if point == "after_remote_before_commit":
+            raise CrashPoint(point)
+
+    worker.crash_hook = crash
+    with pytest.raises(CrashPoint):
+        worker.drain()
+    assert len(rig.tasks()) == 1
+    rig.clock.advance(timedelta(seconds=rig.settings.sync.lease_s + 1))
+    survivor = rig.app.worker("survivor")
+    assert survivor.drain() == 1
+    assert survivor.stats.adopted == 1
+    assert len(rig.tasks()) == 1
+    assert verify(rig.app, [(invoice, customer)]) == {
+        "tasks": 1,
+        "duplicate_tasks": 0,
+        "field_mismatches": 0,
+        "missing_tasks": 0,
+    }
+
+
+def test_rate_limited_clickup_is_waited_out_not_dropped(rig: Rig) -> None:
+    state: Any = rig.emulator.app
+    state.faults.configure({"force_429": 3})
+    invoices = book(rig.clock, 3)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    assert rig.app.drain(1) == 3
+    assert rig.emulator.stats()["http_429"] == 3
+    assert verify(rig.app, invoices)["tasks"] == 3
+
+
+def _config_file(tmp_path: Path, base_url: str, **clickup: Any) -> Path:
+    import yaml
+
+    section = {"token": "pk_demo_token", "base_url": f"{base_url}/api/v2", "list_id": "900100"}
+    section.update(clickup)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'c.db'}", "clickup": section})
+    )
+    return path
+
+
+def test_config_check_names_missing_field_and_status_and_writes_nothing(tmp_path: Path) -> None:
+    emulator = discover()["clickup"].emulator(rate_limit=None)
+    with LoopbackServer(emulator.app) as server:
+        statuses = dict(
+            Settings.model_fields["clickup"].annotation.model_fields["statuses"].default_factory()
+        )  # type: ignore[union-attr,misc]
+        statuses["overdue"] = "late"
+        path = _config_file(
+            tmp_path,
+            server.base_url,
+            fields={"arbridge_key": "arbridge key", "amount_due": "Balance left"},
+            statuses=statuses,
+        )
+        result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2
+    assert 'the list has no custom field named "Balance left"' in result.output
+    assert 'clickup.statuses.overdue: the list has no status "late"' in result.output
+    assert not (tmp_path / "c.db").exists()
+
+
+def test_wrong_token_is_a_config_error_that_never_shows_the_token(tmp_path: Path) -> None:
+    emulator = discover()["clickup"].emulator(rate_limit=None)
+    with LoopbackServer(emulator.app) as server:
+        path = _config_file(tmp_path, server.base_url, token="pk_wrong_but_secret_123456")
+        result = CliRunner().invoke(cli, ["sync", "--once", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "clickup.token" in result.output
+    assert "pk_wrong_but_secret_123456" not in result.output
+    assert not (tmp_path / "c.db").exists()
