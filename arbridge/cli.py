@@ -205,12 +205,14 @@ def db_upgrade(config: ConfigOption = None) -> None:
 @sandbox_app.command("clickup")
 def sandbox_clickup(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
-    rate_limit: Annotated[int, typer.Option(help="Requests per minute per token.")] = 100,
+    rate_limit: Annotated[
+        int, typer.Option(help="Requests per minute per token (0: unlimited).")
+    ] = 100,
 ) -> None:
     """Serve the ClickUp emulator alone (board at /_emulator/board)."""
     from arbridge.demo.sandbox import serve_clickup
 
-    serve_clickup(port=port, rate_limit=rate_limit)
+    serve_clickup(port=port, rate_limit=rate_limit or None)
 
 
 @app.command()

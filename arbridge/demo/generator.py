@@ -149,7 +149,8 @@ class CompanyGenerator:
 def with_payment(invoice: Invoice, amount: Decimal, paid_on: date, at: datetime) -> Invoice:
     """The invoice after a payment of ``amount`` (a new, newer source version)."""
     paid = invoice.amount_paid + amount
-    balance = invoice.total - paid
+    # From the balance, not the total: a credit note may already have lowered it.
+    balance = invoice.balance - amount
     status = InvoiceStatus.PAID if balance == 0 else InvoiceStatus.PARTIALLY_PAID
     return Invoice.model_validate(
         invoice.model_dump()

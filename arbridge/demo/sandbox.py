@@ -7,7 +7,7 @@ import uvicorn
 from arbridge.connector import discover
 
 
-def serve_clickup(*, port: int, rate_limit: int, host: str = "127.0.0.1") -> None:
+def serve_clickup(*, port: int, rate_limit: int | None, host: str = "127.0.0.1") -> None:
     emulator = discover()["clickup"].emulator(rate_limit=rate_limit)
     base_url = f"http://{host}:{port}"
     config = emulator.config(base_url)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, or_
+from sqlalchemy import Engine, and_, bindparam, delete, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from arbridge.store.db import is_postgres, transaction
 from arbridge.store.tables import OutboxRow
+from arbridge.store.types import UTCDateTime
 from arbridge.sync.plan import OpKind, merge_payloads
 
 PENDING = "pending"
@@ -82,47 +83,65 @@ def enqueue(
     )
 
 
-def _claimable(now: datetime) -> Any:
-    older = aliased(OutboxRow)
-    return and_(
-        or_(
-            and_(col(OutboxRow.state) == PENDING, col(OutboxRow.next_attempt_at) <= now),
-            and_(col(OutboxRow.state) == IN_FLIGHT, col(OutboxRow.lease_until) < now),
+_OLDER = aliased(OutboxRow)
+# Built once: the same expression object lets SQLAlchemy reuse its compiled form on every poll.
+_CLAIMABLE = and_(
+    or_(
+        and_(
+            col(OutboxRow.state) == PENDING,
+            col(OutboxRow.next_attempt_at) <= bindparam("now", type_=UTCDateTime()),
         ),
-        ~exists().where(
-            and_(col(older.task_key) == col(OutboxRow.task_key), col(older.id) < col(OutboxRow.id))
+        and_(
+            col(OutboxRow.state) == IN_FLIGHT,
+            col(OutboxRow.lease_until) < bindparam("now", type_=UTCDateTime()),
         ),
-    )
+    ),
+    # Only the head of each task's queue: operations on one task never overtake each other.
+    ~exists().where(
+        and_(col(_OLDER.task_key) == col(OutboxRow.task_key), col(_OLDER.id) < col(OutboxRow.id))
+    ),
+)
+
+
+def claim_batch(
+    engine: Engine, *, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedOp]:
+    """Take up to ``limit`` due operations, at most one per task, for this worker."""
+    with transaction(engine) as session:
+        statement = (
+            select(OutboxRow)
+            .where(_CLAIMABLE)
+            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+            .limit(limit)
+        )
+        if is_postgres(engine):
+            statement = statement.with_for_update(skip_locked=True, of=OutboxRow)
+        rows = session.exec(statement, params={"now": now}).all()
+        claimed = []
+        for row in rows:
+            row.state = IN_FLIGHT
+            row.lease_until = now + lease
+            row.claimed_by = worker
+            row.attempts += 1
+            session.add(row)
+            assert row.id is not None
+            claimed.append(
+                ClaimedOp(
+                    id=row.id,
+                    task_key=row.task_key,
+                    kind=OpKind(row.kind),
+                    payload=dict(row.payload),
+                    attempts=row.attempts,
+                    reason=row.reason,
+                )
+            )
+        return claimed
 
 
 def claim(engine: Engine, *, worker: str, now: datetime, lease: timedelta) -> ClaimedOp | None:
     """Take the next due operation for this worker, or None when nothing is due."""
-    with transaction(engine) as session:
-        statement = (
-            select(OutboxRow)
-            .where(_claimable(now))
-            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
-            .limit(1)
-        )
-        if is_postgres(engine):
-            statement = statement.with_for_update(skip_locked=True, of=OutboxRow)
-        row = session.exec(statement).first()
-        if row is None:
-            return None
-        row.state = IN_FLIGHT
-        row.lease_until = now + lease
-        row.claimed_by = worker
-        row.attempts += 1
-        session.add(row)
-        assert row.id is not None
-        return ClaimedOp(
-            id=row.id,
-            task_key=row.task_key,
-            kind=OpKind(row.kind),
-            payload=dict(row.payload),
-            attempts=row.attempts,
-            reason=row.reason,
-        )
+    ops = claim_batch(engine, worker=worker, now=now, lease=lease, limit=1)
+    return ops[0] if ops else None
 
 
 def finish(session: Session, op_id: int) -> None:
@@ -160,7 +179,9 @@ class OutboxStats:
 
 def stats(session: Session, now: datetime) -> OutboxStats:
     depth = session.exec(select(func.count()).select_from(OutboxRow)).one()
-    due = session.exec(select(func.count()).select_from(OutboxRow).where(_claimable(now))).one()
+    due = session.exec(
+        select(func.count()).select_from(OutboxRow).where(_CLAIMABLE), params={"now": now}
+    ).one()
     failing = session.exec(
         select(func.count()).select_from(OutboxRow).where(col(OutboxRow.last_error).is_not(None))
     ).one()

@@ -89,27 +89,30 @@ class OutboxWorker:
         if callable(hook):
             hook(point)
 
-    def run_once(self) -> bool:
-        """Apply one due operation; False when none is due."""
-        op = outbox.claim(self.engine, worker=self.name, now=self.clock.now(), lease=self.lease)
-        if op is None:
-            return False
-        self._apply(op)
-        return True
+    def run_once(self, batch: int = 1) -> int:
+        """Claim up to ``batch`` due operations (one per task) and apply them; returns how many."""
+        ops = outbox.claim_batch(
+            self.engine, worker=self.name, now=self.clock.now(), lease=self.lease, limit=batch
+        )
+        for op in ops:
+            self._apply(op)
+        return len(ops)
 
-    def drain(self, limit: int | None = None) -> int:
+    def drain(self, limit: int | None = None, batch: int = 20) -> int:
         """Apply due operations until none is left (or ``limit`` reached)."""
         done = 0
         while limit is None or done < limit:
-            if not self.run_once():
+            step = batch if limit is None else min(batch, limit - done)
+            applied = self.run_once(step)
+            if not applied:
                 break
-            done += 1
+            done += applied
         return done
 
     def run_forever(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                busy = self.run_once(batch=10) > 0
             except Exception:
                 log.exception("outbox worker error")
                 busy = False
