@@ -164,6 +164,10 @@ class App:
                 thread.join(timeout=30)
         log.info("arbridge stopped")
 
+    def close(self) -> None:
+        self.sink.close()
+        self.engine.dispose()
+
     def status(self) -> dict[str, Any]:
         return store_status(self.engine, self.clock)
 

@@ -86,7 +86,10 @@ def run(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    application.run(stop)
+    try:
+        application.run(stop)
+    finally:
+        application.close()
 
 
 @app.command()
@@ -109,7 +112,10 @@ def sync(
         application = App.from_settings(settings, dry_run=dry_run)
     except ConfigError as error:
         _fail_config(error)
-    report = application.sync_once()
+    try:
+        report = application.sync_once()
+    finally:
+        application.close()
     payload = {
         "queued": report.queued,
         "applied": report.applied,

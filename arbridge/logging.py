@@ -51,6 +51,18 @@ class SecretRedactor:
 redactor = SecretRedactor()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now, not what it was when logging was set up."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return None
+
+
 def configure(
     *,
     level: str = "INFO",
@@ -75,7 +87,7 @@ def configure(
         if console
         else structlog.processors.JSONRenderer()
     )
-    handler = logging.StreamHandler(out)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -1,0 +1,133 @@
+"""The command line over a real emulator: sync --once, status, db upgrade, dry runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from arbridge.app import App
+from arbridge.cli import app as cli
+from arbridge.clock import FakeClock
+from arbridge.connector import discover
+from arbridge.demo.generator import CompanyGenerator
+from arbridge.settings import load_settings
+from arbridge.testing.loopback import LoopbackServer
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Iterator[tuple[Path, Any]]:
+    emulator = discover()["clickup"].emulator(rate_limit=None)
+    with LoopbackServer(emulator.app) as server:
+        path = tmp_path / "config.yaml"
+        clickup = {**emulator.config(server.base_url), "token": "${ARB_TEST_TOKEN}"}
+        clickup["requests_per_minute"] = 100_000
+        path.write_text(
+            yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'cli.db'}", "clickup": clickup})
+        )
+        yield path, emulator
+
+
+def seed(path: Path, clock: FakeClock, count: int) -> None:
+    """Store invoices without sending anything, as a source backfill would."""
+    app = App.from_settings(load_settings(path), clock)
+    for invoice, customer in CompanyGenerator(seed=5).open_invoices(
+        count, today=clock.now().date(), customers=5
+    ):
+        app.reconciler.upsert(invoice, customer)
+    app.close()
+
+
+def test_sync_once_applies_then_sends_nothing_and_status_reports(
+    configured: tuple[Path, Any], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, emulator = configured
+    monkeypatch.setenv("ARB_TEST_TOKEN", "pk_demo_token")
+    seed(path, clock, 12)
+    status = runner.invoke(cli, ["status", "--json", "--config", str(path)])
+    assert status.exit_code == 0, status.output
+    report = json.loads(status.stdout)
+    assert (report["invoices"], report["tasks"], report["outbox"]["depth"]) == (12, 0, 12)
+
+    first = runner.invoke(cli, ["sync", "--once", "--json", "--config", str(path)])
+    assert first.exit_code == 0, first.output
+    # The stored invoices were dated months ago: besides 12 creates, the real clock has made
+    # some overdue since, so their status and aging move too.
+    assert json.loads(first.stdout)["applied"] >= 12
+    assert emulator.stats()["requests"]["POST /list/{list_id}/task"] == 12
+    before = emulator.stats()["total"]
+    second = runner.invoke(cli, ["sync", "--once", "--json", "--config", str(path)])
+    assert json.loads(second.stdout) | {"seconds": 0} == {
+        "queued": 0,
+        "applied": 0,
+        "pending": 0,
+        "failing": 0,
+        "seconds": 0,
+        "dry_run": False,
+    }
+    # Start-up reads the list, its fields and the team; the sync itself sends nothing.
+    assert emulator.stats()["total"] - before == 3
+
+    status = runner.invoke(cli, ["status", "--config", str(path)])
+    assert "invoices: 12   tasks: 12" in status.stdout
+    assert "outbox: 0 pending" in status.stdout
+    assert "cursor engine.last_resync" in status.output
+
+
+def test_status_shows_failing_operations_without_the_token(
+    configured: tuple[Path, Any], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, emulator = configured
+    monkeypatch.setenv("ARB_TEST_TOKEN", "pk_demo_token")
+    seed(path, clock, 2)
+    app = App.from_settings(load_settings(path), clock)
+    emulator.app.faults.configure({"error_rate": 1.0})
+    try:
+        report = app.sync_once()
+    finally:
+        emulator.app.faults.configure({"error_rate": 0.0})
+        app.close()
+    assert (report.applied, report.failing) == (0, 2)
+    status = runner.invoke(cli, ["status", "--config", str(path)])
+    assert status.stdout.count("! create_task") == 2
+    assert "pk_demo_token" not in status.output
+
+
+def test_dry_run_sends_and_stores_nothing(
+    configured: tuple[Path, Any], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, emulator = configured
+    monkeypatch.setenv("ARB_TEST_TOKEN", "pk_demo_token")
+    seed(path, clock, 3)
+    before = emulator.stats()["requests"].get("POST /list/{list_id}/task", 0)
+    result = runner.invoke(cli, ["sync", "--once", "--dry-run", "--json", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pending"] == 3
+    assert emulator.stats()["requests"].get("POST /list/{list_id}/task", 0) == before
+
+
+def test_db_upgrade_and_missing_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ARBRIDGE_CONFIG", raising=False)
+    monkeypatch.setenv("ARBRIDGE_CLICKUP__TOKEN", "pk_x_123456")
+    monkeypatch.setenv("ARBRIDGE_CLICKUP__LIST_ID", "1")
+    monkeypatch.setenv("ARBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'up.db'}")
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "database at revision 0001" in result.output
+    monkeypatch.setenv("ARBRIDGE_DATABASE_URL", "mysql://nowhere/x")
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert "database_url: unsupported database 'mysql'" in result.output
+
+
+def test_sync_without_once_explains_itself() -> None:
+    result = runner.invoke(cli, ["sync"])
+    assert result.exit_code == 2
+    assert "arbridge run" in result.output
