@@ -11,6 +11,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from arbridge.errors import ConfigError
+from arbridge.insight.cli import insight_app, make_history_app, sandbox_history
+from arbridge.insight.history import PaymentRecord
 from arbridge.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -23,6 +25,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration checks.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Local emulators of the outside services.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(insight_app, name="insight")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -239,6 +242,30 @@ def demo(
         typer.echo(json.dumps(summary))
     if summary["duplicate_tasks"] or summary["field_mismatches"]:
         raise typer.Exit(1)
+
+
+def _store_history(records: list[PaymentRecord], config: Path | None) -> int:
+    """Write imported history in one transaction: all of the file or nothing."""
+    from arbridge.clock import SystemClock
+    from arbridge.store.db import check_reachable, make_engine, transaction
+    from arbridge.store.history import save_records
+    from arbridge.store.migrate import upgrade
+
+    settings = _settings(config)
+    try:
+        engine = make_engine(settings.database_url)
+        check_reachable(engine)
+    except ConfigError as error:
+        _fail_config(error)
+    upgrade(engine)
+    with transaction(engine) as session:
+        written = save_records(session, records, origin="import", now=SystemClock().now())
+    engine.dispose()
+    return written
+
+
+app.add_typer(make_history_app(store=_store_history), name="history")
+sandbox_app.command("history")(sandbox_history)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
@@ -107,3 +107,26 @@ class AuditRow(SQLModel, table=True):
     reason: str = ""
     outcome: str
     detail: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class PaymentHistoryRow(SQLModel, table=True):
+    """One invoice's payment outcome, imported or settled here, that predictions learn from."""
+
+    __tablename__ = "payment_history"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "invoice_id", name="uq_payment_history_invoice"),
+        Index("ix_payment_history_customer", "customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str
+    invoice_id: str
+    issue_date: date
+    due_date: date
+    amount: str
+    currency: str
+    paid_date: date | None = None
+    disputed: bool = False
+    attributes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    origin: str
+    updated_at: datetime = _ts()

@@ -120,7 +120,7 @@ def test_db_upgrade_and_missing_config(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("ARBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'up.db'}")
     result = runner.invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "database at revision 0001" in result.output
+    assert "database at revision 0002" in result.output
     monkeypatch.setenv("ARBRIDGE_DATABASE_URL", "mysql://nowhere/x")
     result = runner.invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 2
@@ -131,3 +131,40 @@ def test_sync_without_once_explains_itself() -> None:
     result = runner.invoke(cli, ["sync"])
     assert result.exit_code == 2
     assert "arbridge run" in result.output
+
+
+def test_history_import_stores_the_file_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arbridge.store.db import make_engine, transaction
+    from arbridge.store.history import load_records
+
+    monkeypatch.delenv("ARBRIDGE_CONFIG", raising=False)
+    monkeypatch.setenv("ARBRIDGE_CLICKUP__TOKEN", "pk_x_123456")
+    monkeypatch.setenv("ARBRIDGE_CLICKUP__LIST_ID", "1")
+    url = f"sqlite:///{tmp_path / 'hist.db'}"
+    monkeypatch.setenv("ARBRIDGE_DATABASE_URL", url)
+    good = tmp_path / "good.csv"
+    result = runner.invoke(
+        cli, ["sandbox", "history", "--customers", "5", "--invoices", "40", "--out", str(good)]
+    )
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.csv"
+    lines = good.read_text().splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[2], "2024-13-45", 1)
+    bad.write_text("\n".join(lines) + "\n")
+
+    refused = runner.invoke(cli, ["history", "import", str(bad)])
+    assert refused.exit_code == 2
+    assert f"{bad}:4: issue_date" in refused.output
+    assert not (tmp_path / "hist.db").exists()
+
+    stored = runner.invoke(cli, ["history", "import", str(good), "--json"])
+    assert stored.exit_code == 0, stored.output
+    assert json.loads(stored.stdout)["stored"] == 40
+    again = runner.invoke(cli, ["history", "import", str(good), "--json"])
+    assert json.loads(again.stdout)["stored"] == 40
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        assert len(load_records(session)) == 40
+    engine.dispose()
