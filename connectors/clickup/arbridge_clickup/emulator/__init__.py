@@ -6,15 +6,10 @@ with LoopbackServer(app) as server:  # from arbridge.testing
     httpx.get(f"{server.base_url}/api/v2/team", headers={"Authorization": DEMO_TOKEN})
 """
 
-from arbridge_clickup.emulator.app import (
-    API_PREFIX,
-    ConnectionDropped,
-    DeliveryAttempt,
-    EmulatorApp,
-    WebhookDispatcher,
-    create_app,
-)
+from arbridge_clickup.emulator.app import API_PREFIX, ConnectionDropped, EmulatorApp, create_app
 from arbridge_clickup.emulator.board import render_board
+from arbridge_clickup.emulator.errors import ClickUpError
+from arbridge_clickup.emulator.events import WebhookDelivery, sign_body
 from arbridge_clickup.emulator.faults import (
     FaultConfig,
     FaultDecision,
@@ -22,34 +17,35 @@ from arbridge_clickup.emulator.faults import (
     RateDecision,
     RateLimiter,
 )
-from arbridge_clickup.emulator.state import (
+from arbridge_clickup.emulator.fields import (
+    FieldDef,
+    FieldOption,
+    FieldSpec,
+    js_number,
+    read_value,
+    validate_value,
+)
+from arbridge_clickup.emulator.fixture import (
     BOT_USER_ID,
     DEMO_LIST_ID,
     DEMO_TEAM_ID,
     DEMO_TOKEN,
     PEOPLE_TOKENS,
-    ClickUpError,
+    default_workspace,
+)
+from arbridge_clickup.emulator.model import (
     Comment,
-    EmulatorState,
-    FieldDef,
-    FieldFilter,
-    FieldOption,
-    FieldSpec,
     Status,
     Task,
     TaskList,
-    TaskQuery,
     Team,
     Token,
     User,
     Webhook,
-    WebhookDelivery,
-    default_workspace,
-    js_number,
-    read_value,
-    sign_body,
-    validate_value,
 )
+from arbridge_clickup.emulator.query import FieldFilter, TaskQuery
+from arbridge_clickup.emulator.state import EmulatorState
+from arbridge_clickup.emulator.webhooks import DeliveryAttempt, WebhookDispatcher
 
 __all__ = [
     "API_PREFIX",

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from html import escape
 
-from arbridge_clickup.emulator.state import EmulatorState, Task, TaskList
+from arbridge_clickup.emulator.model import Task, TaskList
+from arbridge_clickup.emulator.state import EmulatorState
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1rem; background: #f4f5f7; color: #222; }
