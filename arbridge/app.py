@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -20,6 +20,7 @@ from arbridge.store import outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
 from arbridge.store.tables import InvoiceRow, TaskLinkRow
+from arbridge.sync.insight import InsightEngine, refresh_all
 from arbridge.sync.reconcile import Reconciler
 from arbridge.sync.worker import OutboxWorker
 
@@ -75,13 +76,16 @@ class App:
         self.sink = sink
         self.clock = clock or SystemClock()
         self.dry_run = dry_run
+        self.insight = InsightEngine(engine) if settings.insight.enabled else None
         self.reconciler = Reconciler(
             engine,
             self.clock,
             sink.owned_facts(),
             settings.company.timezone,
             dry_run=dry_run,
+            insight=self.insight,
         )
+        self._fitted_at: datetime | None = None
 
     @classmethod
     def from_settings(
@@ -106,9 +110,24 @@ class App:
             retry_max=sync.retry_max_s,
         )
 
+    def refresh_insight(self, *, force: bool = False) -> None:
+        """Refit the payment model when it is due and store fresh predictions of open invoices."""
+        if self.insight is None or self.dry_run:
+            return
+        now = self.clock.now()
+        every = timedelta(days=self.settings.insight.refit_days)
+        if not force and self._fitted_at is not None and now - self._fitted_at < every:
+            return
+        today = self.reconciler.today()
+        self.insight.refit(today)
+        self._fitted_at = now
+        scored = refresh_all(self.insight, today, now)
+        log.info("predictions refreshed", open_invoices=scored)
+
     def sync_once(self) -> SyncReport:
         """Re-derive every task and apply what differs; nothing is sent when all is in sync."""
         started = time.monotonic()
+        self.refresh_insight()
         queued = self.reconciler.resync_all(reason="sync --once")
         applied = 0 if self.dry_run else self.drain(self.settings.sync.workers)
         if not self.dry_run:
@@ -149,6 +168,7 @@ class App:
         log.info("arbridge running", workers=len(workers), dry_run=self.dry_run)
         while not stop.is_set():
             try:
+                self.refresh_insight()
                 queued = self.reconciler.resync_all(reason="periodic resync")
                 if not self.dry_run:
                     with transaction(self.engine) as session:

@@ -49,6 +49,8 @@ DEFAULT_FIELDS: dict[str, str] = {
     "due_date": "Due date",
     "aging": "Aging",
     "link": "Invoice link",
+    "risk_score": "Risk score",
+    "predicted_pay_date": "Predicted pay date",
 }
 
 
@@ -128,6 +130,11 @@ class SyncSettings(_Section):
     lease_s: float = Field(default=120.0, gt=0)
 
 
+class InsightSettings(_Section):
+    enabled: bool = True
+    refit_days: float = Field(default=7.0, gt=0)
+
+
 class LogSettings(_Section):
     level: str = "INFO"
     format: str = Field(default="auto", pattern="^(auto|json|console)$")
@@ -145,6 +152,7 @@ class Settings(BaseSettings):
     clickup: ClickUpSettings
     company: CompanySettings = Field(default_factory=CompanySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    insight: InsightSettings = Field(default_factory=InsightSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

@@ -7,7 +7,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,14 @@ from arbridge.app import App
 from arbridge.clock import FakeClock
 from arbridge.connector import Emulator, discover
 from arbridge.demo.simulation import CompanySimulation
+from arbridge.insight.generate import generate_history
 from arbridge.logging import configure
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.settings import Settings
-from arbridge.sync.desired import desired_task, task_status
+from arbridge.store.db import transaction
+from arbridge.store.history import save_records
+from arbridge.sync.desired import InsightFacts, desired_task, task_status
+from arbridge.sync.insight import get_predictions
 from arbridge.testing.loopback import LoopbackServer
 
 DEMO_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -35,6 +39,8 @@ def verify(app: App, invoices: list[tuple[Invoice, Customer]]) -> dict[str, int]
     """Read every task back from ClickUp and compare it with what the invoice says it should be."""
     today = app.reconciler.today()
     owned = app.sink.owned_facts()
+    with transaction(app.engine) as session:
+        predictions = get_predictions(session, [invoice.key for invoice, _ in invoices])
     by_key: dict[str, list[Any]] = {}
     for task in app.sink.iter_tasks():
         by_key.setdefault(task.key or "", []).append(task)
@@ -46,17 +52,26 @@ def verify(app: App, invoices: list[tuple[Invoice, Customer]]) -> dict[str, int]
         if not tasks:
             missing += 1
             continue
-        want = desired_task(invoice, customer, today, owned)
+        stored = predictions.get(invoice.key)
+        insight = (
+            None if stored is None else InsightFacts(stored.risk_score, stored.predicted_pay_date)
+        )
+        want = desired_task(invoice, customer, today, owned, insight)
         task = tasks[0]
         due = None if want.due_date is None else want.due_date.isoformat()
-        if task.status != want.status or task.due_date != due or task.fields != want.fields:
+        shown = {fact: task.fields.get(fact) for fact in want.fields}
+        if task.status != want.status or task.due_date != due or shown != want.fields:
             mismatches += 1
+    with_risk = sum(
+        1 for tasks in by_key.values() for t in tasks if t.fields.get("risk_score") is not None
+    )
     orphans = sum(len(v) for k, v in by_key.items() if k not in {i.key for i, _ in invoices})
     return {
         "tasks": sum(len(v) for v in by_key.values()),
         "duplicate_tasks": duplicates + orphans,
         "field_mismatches": mismatches,
         "missing_tasks": missing,
+        "tasks_with_risk": with_risk,
     }
 
 
@@ -94,6 +109,13 @@ def run_demo(
         clock = FakeClock(DEMO_START)
         app = App.from_settings(settings, clock)
         simulation = CompanySimulation(seed, DEMO_START.date(), invoices=invoices)
+        # Two years of the same customers' past payments, so tasks show risk from the start.
+        history = generate_history(
+            len(simulation.generator.customers), invoices * 3, seed, start=date(2024, 1, 1)
+        )
+        with transaction(app.engine) as session:
+            save_records(session, history, origin="import", now=clock.now())
+        app.refresh_insight(force=True)
         counts: Counter[str] = Counter()
         console.print(
             f"[bold]arbridge demo[/]: {invoices} invoices, {days} simulated days, "
@@ -126,6 +148,7 @@ def run_demo(
                 )
                 for invoice, customer in events.changed:
                     app.reconciler.upsert(invoice, customer, reason="source change")
+                app.refresh_insight()
                 app.reconciler.resync_all(reason="daily resync")
                 app.drain(settings.sync.workers)
                 progress.advance(day_task)
@@ -144,6 +167,7 @@ def run_demo(
             "duplicate_tasks": checked["duplicate_tasks"],
             "field_mismatches": checked["field_mismatches"],
             "missing_tasks": checked["missing_tasks"],
+            "tasks_with_risk_score": checked["tasks_with_risk"],
             "clickup_requests": stats["total"],
             "clickup_requests_backfill": backfill_requests,
             "clickup_requests_by_endpoint": stats["requests"],
@@ -179,6 +203,7 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         "clickup_requests",
         "clickup_requests_backfill",
         "noop_sync_requests",
+        "tasks_with_risk_score",
         "http_429",
         "elapsed_s",
     ):

@@ -33,6 +33,8 @@ FACTS: dict[str, FactKind] = {
     "due_date": FactKind.DATE,
     "aging": FactKind.CHOICE,
     "link": FactKind.URL,
+    "risk_score": FactKind.NUMBER,
+    "predicted_pay_date": FactKind.DATE,
 }
 
 # The choices each CHOICE fact can take; a drop-down field must offer all of them.

@@ -130,3 +130,19 @@ class PaymentHistoryRow(SQLModel, table=True):
     attributes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     origin: str
     updated_at: datetime = _ts()
+
+
+class PredictionRow(SQLModel, table=True):
+    """The latest prediction for an open invoice; refreshed on its changes and on each refit, so
+    the task's risk fields move when the facts behind them do, not every day."""
+
+    __tablename__ = "predictions"
+
+    invoice_key: str = Field(primary_key=True)
+    risk_score: int
+    p_late: float
+    p_late_30: float
+    predicted_pay_date: date
+    p90_pay_date: date
+    reasons: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    computed_at: datetime = _ts()

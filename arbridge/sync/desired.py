@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
@@ -36,7 +37,21 @@ def _description(invoice: Invoice, customer_name: str) -> str:
     return "\n".join(lines)
 
 
-def invoice_facts(invoice: Invoice, customer_name: str, today: date) -> dict[str, str | None]:
+@dataclass(frozen=True)
+class InsightFacts:
+    """The stored prediction of an open invoice, as the task shows it."""
+
+    risk_score: int
+    predicted_pay_date: date
+
+
+# Risk is shown in steps of 5: a refit that nudges a score by a point must not cost a request.
+RISK_STEP = 5
+
+
+def invoice_facts(
+    invoice: Invoice, customer_name: str, today: date, insight: InsightFacts | None = None
+) -> dict[str, str | None]:
     raw: dict[str, object] = {
         "arbridge_key": invoice.key,
         "number": invoice.number,
@@ -52,14 +67,25 @@ def invoice_facts(invoice: Invoice, customer_name: str, today: date) -> dict[str
         "aging": invoice.aging_bucket(today).value,
         "link": invoice.link,
     }
+    # Once no money is owed, the prediction stays as it was last shown: clearing it would cost
+    # two requests per payment and tell finance nothing.
+    if invoice.is_receivable:
+        raw["risk_score"] = (
+            None if insight is None else RISK_STEP * round(insight.risk_score / RISK_STEP)
+        )
+        raw["predicted_pay_date"] = None if insight is None else insight.predicted_pay_date
     return {fact: normalise_fact(FACTS[fact], value) for fact, value in raw.items()}
 
 
 def desired_task(
-    invoice: Invoice, customer: Customer | None, today: date, owned: frozenset[str]
+    invoice: Invoice,
+    customer: Customer | None,
+    today: date,
+    owned: frozenset[str],
+    insight: InsightFacts | None = None,
 ) -> TaskSpec:
     customer_name = customer.name if customer is not None else invoice.customer_name
-    facts = invoice_facts(invoice, customer_name, today)
+    facts = invoice_facts(invoice, customer_name, today, insight)
     return TaskSpec(
         key=invoice.key,
         name=f"{invoice.number} · {customer_name}",

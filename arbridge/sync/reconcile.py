@@ -16,8 +16,9 @@ from arbridge.clock import Clock
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
-from arbridge.store.tables import TaskLinkRow
-from arbridge.sync.desired import desired_task
+from arbridge.store.tables import PredictionRow, TaskLinkRow
+from arbridge.sync.desired import InsightFacts, desired_task
+from arbridge.sync.insight import InsightEngine, get_predictions
 from arbridge.sync.plan import PlannedOp, apply_op, plan
 
 log = structlog.get_logger(__name__)
@@ -41,8 +42,10 @@ class Reconciler:
         timezone: str,
         *,
         dry_run: bool = False,
+        insight: InsightEngine | None = None,
     ) -> None:
         self.engine = engine
+        self.insight = insight
         # Dry run: plan and log everything inside transactions that are rolled back.
         self.dry_run = dry_run
         self.clock = clock
@@ -68,6 +71,8 @@ class Reconciler:
                             invoice=invoice.source_id,
                         )
                         return ReconcileResult(stored=False, ops=())
+                    if self.insight is not None:
+                        self.insight.record(session, invoice, self.today(), self.clock.now())
                     ops = self._plan_in(session, invoice, customer, reason)
                     return ReconcileResult(stored=True, ops=tuple(ops))
             except IntegrityError:
@@ -84,10 +89,20 @@ class Reconciler:
             invoices = repo.lock_invoices(session, keys)
             links = repo.get_links(session, keys)
             customers = repo.get_customers(session, {i.customer_key for i in invoices})
+            predictions = get_predictions(session, keys)
             for invoice in invoices:
                 customer = customers.get(invoice.customer_key)
                 link = links.get(invoice.key)
-                ops.extend(self._plan_in(session, invoice, customer, reason, link=link))
+                ops.extend(
+                    self._plan_in(
+                        session,
+                        invoice,
+                        customer,
+                        reason,
+                        link=link,
+                        prediction=predictions.get(invoice.key),
+                    )
+                )
         return ops
 
     def resync_all(self, *, reason: str = "resync", batch: int = 200) -> int:
@@ -106,10 +121,18 @@ class Reconciler:
         reason: str,
         *,
         link: TaskLinkRow | Literal["load"] | None = "load",
+        prediction: PredictionRow | Literal["load"] | None = "load",
     ) -> list[PlannedOp]:
         if customer is None:
             customer = repo.get_customer(session, invoice.customer_key)
-        desired = desired_task(invoice, customer, self.today(), self.owned)
+        if prediction == "load":
+            prediction = get_predictions(session, [invoice.key]).get(invoice.key)
+        insight = (
+            None
+            if prediction is None
+            else InsightFacts(prediction.risk_score, prediction.predicted_pay_date)
+        )
+        desired = desired_task(invoice, customer, self.today(), self.owned, insight)
         if link == "load":
             link = repo.get_link(session, invoice.key)
         planned = None if link is None else link.planned

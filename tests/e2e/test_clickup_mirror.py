@@ -75,6 +75,7 @@ def test_500_invoices_make_500_correct_tasks_and_a_second_sync_sends_nothing(rig
         "duplicate_tasks": 0,
         "field_mismatches": 0,
         "missing_tasks": 0,
+        "tasks_with_risk": 0,
     }
     before = rig.requests()
     report = rig.app.sync_once()
@@ -142,6 +143,7 @@ def test_crash_between_create_and_commit_still_leaves_one_task(rig: Rig) -> None
         "duplicate_tasks": 0,
         "field_mismatches": 0,
         "missing_tasks": 0,
+        "tasks_with_risk": 0,
     }
 
 
@@ -197,3 +199,38 @@ def test_wrong_token_is_a_config_error_that_never_shows_the_token(tmp_path: Path
     assert "clickup.token" in result.output
     assert "pk_wrong_but_secret_123456" not in result.output
     assert not (tmp_path / "c.db").exists()
+
+
+def test_predictions_reach_the_task_and_stay_after_payment(rig: Rig) -> None:
+    from arbridge.insight.generate import generate_history
+    from arbridge.store.db import transaction
+    from arbridge.store.history import save_records
+
+    today = rig.clock.now().date()
+    history = generate_history(30, 900, seed=3, start=today - timedelta(days=720))
+    with transaction(rig.app.engine) as session:
+        save_records(session, history, origin="import", now=rig.clock.now())
+    rig.app.refresh_insight(force=True)
+    invoices = book(rig.clock, 10)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    assert rig.app.drain(2) == 10
+    checked = verify(rig.app, invoices)
+    assert (checked["tasks_with_risk"], checked["field_mismatches"]) == (10, 0)
+    task = next(t for t in rig.app.sink.iter_tasks() if t.key == invoices[0][0].key)
+    assert int(task.fields["risk_score"] or "-1") % 5 == 0
+    assert task.fields["predicted_pay_date"] is not None
+
+    invoice, customer = invoices[0]
+    paid = with_payment(invoice, invoice.balance, today, rig.clock.now() + timedelta(hours=3))
+    before = dict(rig.emulator.stats()["requests"])
+    rig.app.reconciler.upsert(paid, customer)
+    rig.app.drain(1)
+    after = rig.emulator.stats()["requests"]
+    assert after.get("DELETE /task/{task_id}/field/{field_id}", 0) == before.get(
+        "DELETE /task/{task_id}/field/{field_id}", 0
+    )
+    kept = next(t for t in rig.app.sink.iter_tasks() if t.key == invoice.key)
+    assert kept.fields["risk_score"] == task.fields["risk_score"]
+    # Nothing moves on a second pass within the refit interval.
+    assert rig.app.sync_once().queued == 0

@@ -72,6 +72,8 @@ FULL_FIELDS: dict[str, str | None] = {
     "due_date": "2026-10-31",
     "aging": "1-30",
     "link": "https://app.qbo.intuit.com/app/invoice?txnId=1042",
+    "risk_score": "35",
+    "predicted_pay_date": "2026-11-20",
 }
 
 
@@ -131,6 +133,8 @@ def test_create_sends_one_request_with_every_custom_field(
         {"id": field_id("Due date"), "value": noon("2026-10-31")},
         {"id": field_id("Aging"), "value": option_id("Aging", "1-30")},
         {"id": field_id("Invoice link"), "value": FULL_FIELDS["link"]},
+        {"id": field_id("Risk score"), "value": 35},
+        {"id": field_id("Predicted pay date"), "value": noon("2026-11-20")},
     ]
     assert len(custom) == len(expected)
     assert sorted(custom, key=by_id) == sorted(expected, key=by_id)
@@ -369,6 +373,8 @@ def test_iter_tasks_reads_every_page_in_canonical_form(
             "Due date": str(noon("2026-10-31")),
             "Aging": 4,
             "Invoice link": FULL_FIELDS["link"],
+            "Risk score": "35",
+            "Predicted pay date": str(noon("2026-11-20")),
         },
     )
     filler = [task_json(f"f{i}", key=f"{KEY}-{i}", status="Open") for i in range(99)]

@@ -1,0 +1,118 @@
+"""Keeps a fitted payment predictor and the stored predictions of open invoices.
+
+Predictions are computed when an invoice changes and when the model is refitted (at start and
+every ``insight.refit_days``), then stored. The desired task reads the stored prediction, so the
+risk fields cost requests only when a prediction really moves, not every day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from arbridge.insight.history import PaymentRecord, record_from_invoice
+from arbridge.insight.model import Prediction, Predictor
+from arbridge.model.invoice import Invoice, InvoiceStatus
+from arbridge.store import repo
+from arbridge.store.db import transaction
+from arbridge.store.history import load_records, save_records
+from arbridge.store.tables import InvoiceRow, PredictionRow
+
+log = structlog.get_logger(__name__)
+
+
+def settled_record(invoice: Invoice) -> PaymentRecord | None:
+    """The payment-history record of a paid invoice; None while money is still owed."""
+    if invoice.status is not InvoiceStatus.PAID or invoice.paid_date is None:
+        return None
+    return record_from_invoice(invoice)
+
+
+class InsightEngine:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.predictor = Predictor()
+
+    @property
+    def ready(self) -> bool:
+        return self.predictor.fitted
+
+    def refit(self, today: date) -> int:
+        """Fit on imported history plus every invoice settled here; returns training rows."""
+        with transaction(self.engine) as session:
+            records = {r.invoice_id: r for r in load_records(session)}
+            for row in session.exec(select(InvoiceRow).where(InvoiceRow.status == "paid")):
+                record = settled_record(Invoice.model_validate(row.data))
+                if record is not None:
+                    records[record.invoice_id] = record
+        self.predictor.fit(list(records.values()), today)
+        log.info("payment model fitted", training_rows=self.predictor.n_training)
+        return self.predictor.n_training
+
+    def predict(self, invoices: Iterable[Invoice], today: date) -> dict[str, Prediction]:
+        open_invoices = [i for i in invoices if i.is_receivable]
+        if not self.ready or not open_invoices:
+            return {}
+        predictions = self.predictor.predict([record_from_invoice(i) for i in open_invoices], today)
+        return {p.invoice_id: p for p in predictions}
+
+    def record(self, session: Session, invoice: Invoice, today: date, now: datetime) -> None:
+        """In the invoice's own transaction: learn from it if settled, refresh its prediction."""
+        settled = settled_record(invoice)
+        if settled is not None:
+            save_records(session, [settled], origin=invoice.source.value, now=now)
+            self.predictor.observe([settled])
+        store_predictions(session, self.predict([invoice], today), now, drop=[invoice.key])
+
+
+def store_predictions(
+    session: Session, predictions: dict[str, Prediction], now: datetime, drop: Iterable[str] = ()
+) -> None:
+    for key in drop:
+        if key not in predictions:
+            row = session.get(PredictionRow, key)
+            if row is not None:
+                session.delete(row)
+    for key, p in predictions.items():
+        row = session.get(PredictionRow, key) or PredictionRow(
+            invoice_key=key,
+            risk_score=p.risk_score,
+            p_late=p.p_late,
+            p_late_30=p.p_late_30,
+            predicted_pay_date=p.predicted_pay_date,
+            p90_pay_date=p.p90_pay_date,
+            reasons=list(p.reasons),
+            computed_at=now,
+        )
+        row.risk_score = p.risk_score
+        row.p_late = p.p_late
+        row.p_late_30 = p.p_late_30
+        row.predicted_pay_date = p.predicted_pay_date
+        row.p90_pay_date = p.p90_pay_date
+        row.reasons = list(p.reasons)
+        row.computed_at = now
+        session.add(row)
+
+
+def refresh_all(insight: InsightEngine, today: date, now: datetime, batch: int = 500) -> int:
+    """Store fresh predictions for every open invoice; returns how many were scored."""
+    scored = 0
+    with transaction(insight.engine) as session:
+        keys = repo.invoice_keys(session)
+    for start in range(0, len(keys), batch):
+        chunk = keys[start : start + batch]
+        with transaction(insight.engine) as session:
+            invoices = repo.lock_invoices(session, chunk)
+            predictions = insight.predict(invoices, today)
+            store_predictions(session, predictions, now, drop=[i.key for i in invoices])
+            scored += len(predictions)
+    return scored
+
+
+def get_predictions(session: Session, keys: list[str]) -> dict[str, PredictionRow]:
+    rows = session.exec(select(PredictionRow).where(col(PredictionRow.invoice_key).in_(keys)))
+    return {row.invoice_key: row for row in rows}
