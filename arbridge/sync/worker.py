@@ -127,7 +127,14 @@ class OutboxWorker:
         return delay
 
     def _apply(self, op: ClaimedOp) -> None:
-        bound = log.bind(task_key=op.task_key, op=op.kind.value, op_id=op.id, attempt=op.attempts)
+        source, _, rest = op.task_key.partition(":")
+        bound = log.bind(
+            source=source,
+            invoice=rest.partition(":")[2],
+            op=op.kind.value,
+            op_id=op.id,
+            attempt=op.attempts,
+        )
         with transaction(self.engine) as session:
             link = repo.get_link(session, op.task_key)
             task_id = None if link is None else link.task_id

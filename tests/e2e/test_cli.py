@@ -169,3 +169,18 @@ def test_history_import_stores_the_file_or_nothing(
     with transaction(engine) as session:
         assert len(load_records(session)) == 40
     engine.dispose()
+
+
+def test_the_example_config_loads_and_documents_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from arbridge.settings import Settings
+
+    monkeypatch.setenv("CLICKUP_TOKEN", "pk_example_123456")
+    example = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    settings = load_settings(example)
+    assert settings.clickup.token.get_secret_value() == "pk_example_123456"
+    text = example.read_text()
+    for section, model in Settings.model_fields.items():
+        assert f"{section}:" in text
+        nested = getattr(model.annotation, "model_fields", {})
+        for key in nested:
+            assert f"  {key}:" in text, f"config.example.yaml does not document {section}.{key}"

@@ -234,3 +234,24 @@ def test_predictions_reach_the_task_and_stay_after_payment(rig: Rig) -> None:
     assert kept.fields["risk_score"] == task.fields["risk_score"]
     # Nothing moves on a second pass within the refit interval.
     assert rig.app.sync_once().queued == 0
+
+
+def test_the_daemon_mirrors_stored_invoices_and_stops_cleanly(rig: Rig) -> None:
+    import threading
+
+    invoices = book(rig.clock, 8)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    stop = threading.Event()
+    daemon = threading.Thread(target=rig.app.run, args=(stop,))
+    daemon.start()
+    deadline = threading.Event()
+    for _ in range(100):
+        if len(rig.tasks()) == 8:
+            break
+        deadline.wait(0.1)
+    stop.set()
+    daemon.join(timeout=30)
+    assert not daemon.is_alive()
+    assert len(rig.tasks()) == 8
+    assert verify(rig.app, invoices)["field_mismatches"] == 0
