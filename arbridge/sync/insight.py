@@ -69,6 +69,24 @@ class InsightEngine:
         store_predictions(session, self.predict([invoice], today), now, drop=[invoice.key])
 
 
+# A refit nudges almost every prediction a little; moves smaller than these keep the stored
+# value, so a weekly refit does not rewrite every open task's fields.
+PAY_DATE_TOLERANCE_DAYS = 3
+RISK_TOLERANCE = 5
+
+
+def _settled_value(old: PredictionRow | None, new: Prediction) -> tuple[int, date]:
+    if old is None:
+        return new.risk_score, new.predicted_pay_date
+    risk = old.risk_score if abs(new.risk_score - old.risk_score) < RISK_TOLERANCE else None
+    moved = abs((new.predicted_pay_date - old.predicted_pay_date).days)
+    pay = old.predicted_pay_date if moved < PAY_DATE_TOLERANCE_DAYS else None
+    return (
+        new.risk_score if risk is None else risk,
+        new.predicted_pay_date if pay is None else pay,
+    )
+
+
 def store_predictions(
     session: Session, predictions: dict[str, Prediction], now: datetime, drop: Iterable[str] = ()
 ) -> None:
@@ -78,7 +96,9 @@ def store_predictions(
             if row is not None:
                 session.delete(row)
     for key, p in predictions.items():
-        row = session.get(PredictionRow, key) or PredictionRow(
+        existing = session.get(PredictionRow, key)
+        risk, pay = _settled_value(existing, p)
+        row = existing or PredictionRow(
             invoice_key=key,
             risk_score=p.risk_score,
             p_late=p.p_late,
@@ -88,10 +108,10 @@ def store_predictions(
             reasons=list(p.reasons),
             computed_at=now,
         )
-        row.risk_score = p.risk_score
+        row.risk_score = risk
         row.p_late = p.p_late
         row.p_late_30 = p.p_late_30
-        row.predicted_pay_date = p.predicted_pay_date
+        row.predicted_pay_date = pay
         row.p90_pay_date = p.p90_pay_date
         row.reasons = list(p.reasons)
         row.computed_at = now
