@@ -65,6 +65,10 @@ class TaskSink(Protocol):
 
     def post_comment(self, task_id: str, text: str) -> str: ...
 
+    def find_comment(self, task_id: str, marker: str) -> str | None:
+        """The id of a recent comment on the task whose text contains ``marker``."""
+        ...
+
     def iter_tasks(self) -> Iterator[RemoteTask]:
         """Every task of the list, closed ones included, read back in canonical form."""
         ...

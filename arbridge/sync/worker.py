@@ -41,6 +41,11 @@ class WorkerStats:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+def comment_text(payload: dict[str, Any]) -> str:
+    """The posted text ends with its marker so a retry can find it on the task."""
+    return f"{payload['text']}\n\n({payload['marker']})"
+
+
 def changes_from(payload: dict[str, Any]) -> TaskChanges:
     def text(name: str) -> str | None:
         value = payload.get(name)
@@ -214,5 +219,13 @@ class OutboxWorker:
                 task_id, str(op.payload["fact"]), None if value is None else str(value)
             )
         elif op.kind is OpKind.POST_COMMENT:
-            self.sink.post_comment(task_id, str(op.payload["text"]))
+            marker = str(op.payload["marker"])
+            if op.attempts > 1:
+                # The comment may have been posted before the process died: never post it twice.
+                found = self.sink.find_comment(task_id, marker)
+                if found is not None:
+                    return task_id, {"adopted_comment": found}
+            self._maybe_crash("before_comment")
+            comment = self.sink.post_comment(task_id, comment_text(op.payload))
+            return task_id, {"comment": comment}
         return task_id, {"payload": op.payload}

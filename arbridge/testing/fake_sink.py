@@ -86,6 +86,13 @@ class FakeSink:
         self.comments.setdefault(task_id, []).append(text)
         return f"c{next(self._ids)}"
 
+    def find_comment(self, task_id: str, marker: str) -> str | None:
+        self._request("find_comment")
+        for index, text in enumerate(self.comments.get(task_id, [])):
+            if marker in text:
+                return f"{task_id}-c{index}"
+        return None
+
     def iter_tasks(self) -> Iterator[RemoteTask]:
         self._request("iter_tasks")
         yield from list(self.tasks.values())

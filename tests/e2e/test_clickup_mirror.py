@@ -255,3 +255,37 @@ def test_the_daemon_mirrors_stored_invoices_and_stops_cleanly(rig: Rig) -> None:
     assert not daemon.is_alive()
     assert len(rig.tasks()) == 8
     assert verify(rig.app, invoices)["field_mismatches"] == 0
+
+
+def test_a_retried_comment_is_found_on_the_real_task_not_posted_again(rig: Rig) -> None:
+    from arbridge.store import outbox
+    from arbridge.store.db import transaction
+    from arbridge.sync.plan import OpKind
+
+    (invoice, customer), *_ = book(rig.clock, 1)
+    rig.app.reconciler.upsert(invoice, customer)
+    rig.app.drain(1)
+    with transaction(rig.app.engine) as session:
+        outbox.enqueue(
+            session,
+            task_key=invoice.key,
+            kind=OpKind.POST_COMMENT,
+            payload={"text": "Invoice is due today", "marker": "arbridge ref due-1"},
+            idempotency_key="due-1",
+            now=rig.clock.now(),
+        )
+    worker = rig.app.worker("doomed")
+
+    def crash(point: str) -> None:
+        if point == "after_remote_before_commit":
+            raise CrashPoint(point)
+
+    worker.crash_hook = crash
+    with pytest.raises(CrashPoint):
+        worker.drain()
+    rig.clock.advance(timedelta(seconds=rig.settings.sync.lease_s + 1))
+    assert rig.app.worker("survivor").drain() == 1
+    state: Any = rig.emulator.app.emulator
+    (task,) = rig.tasks()
+    texts = [c.text for c in state.comments_on(task.id)]
+    assert texts == ["Invoice is due today\n\n(arbridge ref due-1)"]

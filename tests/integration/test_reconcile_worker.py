@@ -228,3 +228,35 @@ def test_dry_run_plans_but_queues_and_stores_nothing(engine: Engine, clock: Fake
     assert sink.total_requests == 0
     with transaction(engine) as session:
         assert outbox.stats(session, clock.now()).depth == 0
+
+
+def test_comment_is_never_posted_twice_across_a_crash(engine: Engine, clock: FakeClock) -> None:
+    from arbridge.sync.plan import OpKind
+
+    reconciler, worker, sink, pairs = setup(engine, clock, 1)
+    invoice, customer = pairs[0]
+    reconciler.upsert(invoice, customer)
+    worker.drain()
+    with transaction(engine) as session:
+        outbox.enqueue(
+            session,
+            task_key=invoice.key,
+            kind=OpKind.POST_COMMENT,
+            payload={"text": "Friendly reminder", "marker": "arbridge ref r1"},
+            idempotency_key="dunning-friendly|" + invoice.key,
+            now=clock.now(),
+        )
+
+    def crash(point: str) -> None:
+        if point == "after_remote_before_commit":
+            raise CrashPoint(point)
+
+    worker.crash_hook = crash
+    with pytest.raises(CrashPoint):
+        worker.drain()
+    clock.advance(timedelta(seconds=31))
+    restarted = OutboxWorker(engine, sink, clock, lease=timedelta(seconds=30))
+    assert restarted.drain() == 1
+    (comments,) = sink.comments.values()
+    assert comments == ["Friendly reminder\n\n(arbridge ref r1)"]
+    assert sink.requests["find_comment"] == 1

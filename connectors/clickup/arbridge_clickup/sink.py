@@ -143,6 +143,14 @@ class ClickUpSink:
         reply = self._client.request("POST", f"/task/{task_id}/comment", json=body)
         return str(reply["id"])
 
+    def find_comment(self, task_id: str, marker: str) -> str | None:
+        # A comment being retried was posted moments ago: the newest page (25) is enough.
+        body = self._client.request("GET", f"/task/{task_id}/comment") or {}
+        for comment in body.get("comments") or []:
+            if marker in str(comment.get("comment_text") or ""):
+                return str(comment.get("id"))
+        return None
+
     def iter_tasks(self) -> Iterator[RemoteTask]:
         for task in self._pages({}):
             yield self._remote(task)
