@@ -13,6 +13,7 @@ import typer
 from arbridge.errors import ConfigError
 from arbridge.insight.cli import insight_app, make_history_app, sandbox_history
 from arbridge.insight.history import PaymentRecord
+from arbridge.insight.report_cli import report_app, set_provider
 from arbridge.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ config_app = typer.Typer(help="Configuration checks.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Local emulators of the outside services.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(insight_app, name="insight")
+app.add_typer(report_app, name="report")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -264,6 +266,17 @@ def _store_history(records: list[PaymentRecord], config: Path | None) -> int:
     return written
 
 
+def _report_data(config: Path | None) -> Any:
+    from arbridge.reporting import StoreReportData
+
+    _settings(config)
+    try:
+        return StoreReportData.from_config(config)
+    except ConfigError as error:
+        _fail_config(error)
+
+
+set_provider(_report_data)
 app.add_typer(make_history_app(store=_store_history), name="history")
 sandbox_app.command("history")(sandbox_history)
 

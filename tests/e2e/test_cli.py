@@ -184,3 +184,35 @@ def test_the_example_config_loads_and_documents_every_key(monkeypatch: pytest.Mo
         nested = getattr(model.annotation, "model_fields", {})
         for key in nested:
             assert f"  {key}:" in text, f"config.example.yaml does not document {section}.{key}"
+
+
+def test_reports_read_the_store(
+    configured: tuple[Path, Any], clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path, _ = configured
+    monkeypatch.setenv("ARB_TEST_TOKEN", "pk_demo_token")
+    seed(path, clock, 15)
+    aging = runner.invoke(cli, ["report", "aging", "--json", "--config", str(path)])
+    assert aging.exit_code == 0, aging.output
+    assert "90+" in aging.stdout
+    png = tmp_path / "forecast.png"
+    forecast = runner.invoke(
+        cli,
+        [
+            "report",
+            "forecast",
+            "--json",
+            "--what-if",
+            "all delay:7d",
+            "--png",
+            str(png),
+            "--config",
+            str(path),
+        ],
+    )
+    assert forecast.exit_code == 0, forecast.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(
+        cli, ["report", "forecast", "--what-if", "everyone late", "--config", str(path)]
+    )
+    assert bad.exit_code == 2
