@@ -20,7 +20,7 @@ from arbridge.store import outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
 from arbridge.store.tables import InvoiceRow, TaskLinkRow
-from arbridge.sync.insight import InsightEngine, refresh_all
+from arbridge.sync.insight import InsightEngine, refresh_all, rerank
 from arbridge.sync.reconcile import Reconciler
 from arbridge.sync.worker import OutboxWorker
 
@@ -116,13 +116,13 @@ class App:
             return
         now = self.clock.now()
         every = timedelta(days=self.settings.insight.refit_days)
-        if not force and self._fitted_at is not None and now - self._fitted_at < every:
-            return
         today = self.reconciler.today()
-        self.insight.refit(today)
-        self._fitted_at = now
-        scored = refresh_all(self.insight, today, now)
-        log.info("predictions refreshed", open_invoices=scored)
+        if force or self._fitted_at is None or now - self._fitted_at >= every:
+            self.insight.refit(today)
+            self._fitted_at = now
+            scored = refresh_all(self.insight, today, now)
+            log.info("predictions refreshed", open_invoices=scored)
+        rerank(self.engine, today)
 
     def sync_once(self) -> SyncReport:
         """Re-derive every task and apply what differs; nothing is sent when all is in sync."""

@@ -51,6 +51,8 @@ DEFAULT_FIELDS: dict[str, str] = {
     "link": "Invoice link",
     "risk_score": "Risk score",
     "predicted_pay_date": "Predicted pay date",
+    "queue_rank": "Queue rank",
+    "invoice_checks": "Invoice checks",
 }
 
 

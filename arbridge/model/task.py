@@ -35,6 +35,8 @@ FACTS: dict[str, FactKind] = {
     "link": FactKind.URL,
     "risk_score": FactKind.NUMBER,
     "predicted_pay_date": FactKind.DATE,
+    "queue_rank": FactKind.NUMBER,
+    "invoice_checks": FactKind.TEXT,
 }
 
 # The choices each CHOICE fact can take; a drop-down field must offer all of them.

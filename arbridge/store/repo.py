@@ -87,6 +87,11 @@ def get_invoice(session: Session, key: str) -> Invoice | None:
     return None if row is None else Invoice.model_validate(row.data)
 
 
+def invoices_numbered(session: Session, number: str) -> list[Invoice]:
+    rows = session.exec(select(InvoiceRow).where(InvoiceRow.number == number)).all()
+    return [Invoice.model_validate(row.data) for row in rows]
+
+
 def invoice_keys(session: Session) -> list[str]:
     return list(session.exec(select(InvoiceRow.key).order_by(col(InvoiceRow.key))).all())
 

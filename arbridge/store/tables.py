@@ -145,4 +145,5 @@ class PredictionRow(SQLModel, table=True):
     predicted_pay_date: date
     p90_pay_date: date
     reasons: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    queue_bucket: int | None = None
     computed_at: datetime = _ts()

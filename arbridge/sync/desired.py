@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from arbridge.insight.queue import clickup_priority
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
 from arbridge.model.task import FACTS, TaskSpec, normalise_fact
 
@@ -43,6 +44,7 @@ class InsightFacts:
 
     risk_score: int
     predicted_pay_date: date
+    queue_bucket: int | None = None
 
 
 # Risk is shown in steps of 5: a refit that nudges a score by a point must not cost a request.
@@ -50,7 +52,11 @@ RISK_STEP = 5
 
 
 def invoice_facts(
-    invoice: Invoice, customer_name: str, today: date, insight: InsightFacts | None = None
+    invoice: Invoice,
+    customer_name: str,
+    today: date,
+    insight: InsightFacts | None = None,
+    checks: str | None = None,
 ) -> dict[str, str | None]:
     raw: dict[str, object] = {
         "arbridge_key": invoice.key,
@@ -74,6 +80,11 @@ def invoice_facts(
             None if insight is None else RISK_STEP * round(insight.risk_score / RISK_STEP)
         )
         raw["predicted_pay_date"] = None if insight is None else insight.predicted_pay_date
+        raw["queue_rank"] = None if insight is None else insight.queue_bucket
+    # Checks matter before an invoice goes out: shown on drafts and when a task is first made
+    # (``checks`` is given then), and left as they were afterwards.
+    if checks is not None:
+        raw["invoice_checks"] = checks or None
     return {fact: normalise_fact(FACTS[fact], value) for fact, value in raw.items()}
 
 
@@ -83,14 +94,18 @@ def desired_task(
     today: date,
     owned: frozenset[str],
     insight: InsightFacts | None = None,
+    checks: str | None = None,
 ) -> TaskSpec:
+    """``checks``: the invoice-check summary ("" when clean) or None to leave the field alone."""
     customer_name = customer.name if customer is not None else invoice.customer_name
-    facts = invoice_facts(invoice, customer_name, today, insight)
+    facts = invoice_facts(invoice, customer_name, today, insight, checks)
+    bucket = None if insight is None or not invoice.is_receivable else insight.queue_bucket
     return TaskSpec(
         key=invoice.key,
         name=f"{invoice.number} · {customer_name}",
         description=_description(invoice, customer_name),
         status=task_status(invoice, today),
         due_date=invoice.due_date,
+        priority=None if bucket is None else clickup_priority(bucket),
         fields={fact: value for fact, value in facts.items() if fact in owned},
     )

@@ -14,8 +14,10 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from arbridge.insight.forecast import Estimate
 from arbridge.insight.history import PaymentRecord, record_from_invoice
 from arbridge.insight.model import Prediction, Predictor
+from arbridge.insight.queue import rank_queue
 from arbridge.model.invoice import Invoice, InvoiceStatus
 from arbridge.store import repo
 from arbridge.store.db import transaction
@@ -131,6 +133,34 @@ def refresh_all(insight: InsightEngine, today: date, now: datetime, batch: int =
             store_predictions(session, predictions, now, drop=[i.key for i in invoices])
             scored += len(predictions)
     return scored
+
+
+def rerank(engine: Engine, today: date) -> int:
+    """Place every open invoice in the follow-up queue; returns how many buckets changed.
+
+    Only the bucket reaches the task (priority and "Queue rank"), so a daily rerank costs a
+    request only for the invoices that cross a bucket boundary.
+    """
+    changed = 0
+    with transaction(engine) as session:
+        rows = {row.invoice_key: row for row in session.exec(select(PredictionRow))}
+        invoices = repo.lock_invoices(session, list(rows))
+        estimates = [
+            Estimate(
+                invoice_key=row.invoice_key,
+                predicted_pay_date=row.predicted_pay_date,
+                p90_pay_date=row.p90_pay_date,
+                p_late=row.p_late,
+            )
+            for row in rows.values()
+        ]
+        for entry in rank_queue(invoices, estimates, today):
+            row = rows[entry.invoice_key]
+            if row.queue_bucket != entry.bucket:
+                row.queue_bucket = entry.bucket
+                session.add(row)
+                changed += 1
+    return changed
 
 
 def get_predictions(session: Session, keys: list[str]) -> dict[str, PredictionRow]:

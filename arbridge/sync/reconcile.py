@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from arbridge.clock import Clock
-from arbridge.model.invoice import Customer, Invoice
+from arbridge.insight.checks import check_invoice, summarise
+from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import PredictionRow, TaskLinkRow
@@ -113,6 +114,13 @@ class Reconciler:
             len(self.resync(keys[i : i + batch], reason=reason)) for i in range(0, len(keys), batch)
         )
 
+    def _checks(self, session: Session, invoice: Invoice) -> str:
+        # A sent invoice is judged as of its issue date: "due date already past" is news on a
+        # draft, not on last month's invoice arriving in a backfill.
+        today = self.today() if invoice.status is InvoiceStatus.DRAFT else invoice.issue_date
+        others = repo.invoices_numbered(session, invoice.number)
+        return summarise(check_invoice(invoice, today=today, others=others)) or ""
+
     def _plan_in(
         self,
         session: Session,
@@ -130,11 +138,18 @@ class Reconciler:
         insight = (
             None
             if prediction is None
-            else InsightFacts(prediction.risk_score, prediction.predicted_pay_date)
+            else InsightFacts(
+                prediction.risk_score, prediction.predicted_pay_date, prediction.queue_bucket
+            )
         )
-        desired = desired_task(invoice, customer, self.today(), self.owned, insight)
         if link == "load":
             link = repo.get_link(session, invoice.key)
+        checks = None
+        if "invoice_checks" in self.owned and (
+            invoice.status is InvoiceStatus.DRAFT or link is None
+        ):
+            checks = self._checks(session, invoice)
+        desired = desired_task(invoice, customer, self.today(), self.owned, insight, checks)
         planned = None if link is None else link.planned
         ops = plan(desired, planned)
         if not ops:

@@ -232,7 +232,11 @@ def test_predictions_reach_the_task_and_stay_after_payment(rig: Rig) -> None:
     )
     kept = next(t for t in rig.app.sink.iter_tasks() if t.key == invoice.key)
     assert kept.fields["risk_score"] == task.fields["risk_score"]
-    # Nothing moves on a second pass within the refit interval.
+    # The first pass ranks the follow-up queue (priority and "Queue rank" of the 9 still open);
+    # a second pass within the refit interval moves nothing.
+    assert rig.app.sync_once().queued == 2 * 9
+    ranked = next(t for t in rig.app.sink.iter_tasks() if t.key == invoices[1][0].key)
+    assert ranked.fields["queue_rank"] in {"1", "2", "3", "4"}
     assert rig.app.sync_once().queued == 0
 
 

@@ -260,3 +260,48 @@ def test_comment_is_never_posted_twice_across_a_crash(engine: Engine, clock: Fak
     (comments,) = sink.comments.values()
     assert comments == ["Friendly reminder\n\n(arbridge ref r1)"]
     assert sink.requests["find_comment"] == 1
+
+
+def test_draft_shows_its_data_problems_until_fixed(engine: Engine, clock: FakeClock) -> None:
+    from arbridge.model.invoice import InvoiceStatus
+
+    reconciler, worker, sink, pairs = setup(engine, clock, 1)
+    invoice, customer = pairs[0]
+    today = clock.now().date()
+    draft = Invoice.model_validate(
+        invoice.model_dump()
+        | {
+            "status": InvoiceStatus.DRAFT,
+            "billing_email": None,
+            "issue_date": today,
+            "due_date": today + timedelta(days=30),
+            "terms": "Net 30",
+        }
+    )
+    reconciler.upsert(draft, customer)
+    worker.drain()
+    (task,) = sink.tasks.values()
+    assert task.fields["invoice_checks"] == "1 problem: no billing email: reminders cannot go out"
+    fixed = Invoice.model_validate(
+        draft.model_dump()
+        | {
+            "billing_email": "ap@example.com",
+            "version": SourceVersion(updated_at=clock.now() + timedelta(minutes=5)),
+        }
+    )
+    reconciler.upsert(fixed, customer)
+    worker.drain()
+    (task,) = sink.tasks.values()
+    assert task.fields["invoice_checks"] is None
+
+
+def test_clean_sent_invoice_has_no_checks_and_they_cost_nothing_later(
+    engine: Engine, clock: FakeClock
+) -> None:
+    reconciler, worker, sink, pairs = setup(engine, clock, 1)
+    invoice, customer = pairs[0]
+    reconciler.upsert(invoice, customer)
+    worker.drain()
+    (task,) = sink.tasks.values()
+    assert task.fields["invoice_checks"] is None
+    assert reconciler.resync_all() == 0

@@ -414,8 +414,8 @@ def test_unknown_fact_in_fields(tmp_path: Path) -> None:
     )
     assert problems_of(path) == [
         f"{path}:4:3: clickup.fields: unknown fact 'totl'; mappable facts are aging, "
-        "amount_due, arbridge_key, currency, customer, due_date, invoice_status, issue_date, "
-        "link, number, predicted_pay_date, risk_score, source, total"
+        "amount_due, arbridge_key, currency, customer, due_date, invoice_checks, invoice_status, "
+        "issue_date, link, number, predicted_pay_date, queue_rank, risk_score, source, total"
     ]
 
 

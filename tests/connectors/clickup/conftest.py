@@ -124,6 +124,8 @@ FIELDS: list[dict[str, Any]] = [
     _field("5a1e0b1c-0000-4000-8000-000000000012", "Invoice link", "url"),
     _field("5a1e0b1c-0000-4000-8000-000000000013", "Risk score", "number"),
     _field("5a1e0b1c-0000-4000-8000-000000000014", "Predicted pay date", "date"),
+    _field("5a1e0b1c-0000-4000-8000-000000000015", "Queue rank", "number"),
+    _field("5a1e0b1c-0000-4000-8000-000000000016", "Invoice checks", "text"),
     # Fields arbridge does not own must be left alone.
     _field("d2ab17e0-41d3-4d28-bdbb-f3f0f2c62f8b", "Sprint Goal", "short_text"),
 ]

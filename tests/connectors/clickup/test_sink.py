@@ -74,6 +74,8 @@ FULL_FIELDS: dict[str, str | None] = {
     "link": "https://app.qbo.intuit.com/app/invoice?txnId=1042",
     "risk_score": "35",
     "predicted_pay_date": "2026-11-20",
+    "queue_rank": "2",
+    "invoice_checks": "no billing email",
 }
 
 
@@ -135,6 +137,8 @@ def test_create_sends_one_request_with_every_custom_field(
         {"id": field_id("Invoice link"), "value": FULL_FIELDS["link"]},
         {"id": field_id("Risk score"), "value": 35},
         {"id": field_id("Predicted pay date"), "value": noon("2026-11-20")},
+        {"id": field_id("Queue rank"), "value": 2},
+        {"id": field_id("Invoice checks"), "value": "no billing email"},
     ]
     assert len(custom) == len(expected)
     assert sorted(custom, key=by_id) == sorted(expected, key=by_id)
@@ -375,6 +379,8 @@ def test_iter_tasks_reads_every_page_in_canonical_form(
             "Invoice link": FULL_FIELDS["link"],
             "Risk score": "35",
             "Predicted pay date": str(noon("2026-11-20")),
+            "Queue rank": "2",
+            "Invoice checks": "no billing email",
         },
     )
     filler = [task_json(f"f{i}", key=f"{KEY}-{i}", status="Open") for i in range(99)]
