@@ -25,8 +25,8 @@ from arbridge.model.invoice import Customer, Invoice
 from arbridge.settings import Settings
 from arbridge.store.db import transaction
 from arbridge.store.history import save_records
-from arbridge.sync.desired import InsightFacts, desired_task, task_status
-from arbridge.sync.insight import get_predictions
+from arbridge.sync.desired import desired_task, task_status
+from arbridge.sync.insight import get_predictions, insight_facts
 from arbridge.testing.loopback import LoopbackServer
 
 DEMO_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -52,11 +52,9 @@ def verify(app: App, invoices: list[tuple[Invoice, Customer]]) -> dict[str, int]
         if not tasks:
             missing += 1
             continue
-        stored = predictions.get(invoice.key)
-        insight = (
-            None if stored is None else InsightFacts(stored.risk_score, stored.predicted_pay_date)
+        want = desired_task(
+            invoice, customer, today, owned, insight_facts(predictions.get(invoice.key))
         )
-        want = desired_task(invoice, customer, today, owned, insight)
         task = tasks[0]
         due = None if want.due_date is None else want.due_date.isoformat()
         shown = {fact: task.fields.get(fact) for fact in want.fields}

@@ -23,6 +23,7 @@ from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.history import load_records, save_records
 from arbridge.store.tables import InvoiceRow, PredictionRow
+from arbridge.sync.desired import InsightFacts
 
 log = structlog.get_logger(__name__)
 
@@ -161,6 +162,13 @@ def rerank(engine: Engine, today: date) -> int:
                 session.add(row)
                 changed += 1
     return changed
+
+
+def insight_facts(row: PredictionRow | None) -> InsightFacts | None:
+    """What the task shows of a stored prediction."""
+    if row is None:
+        return None
+    return InsightFacts(row.risk_score, row.predicted_pay_date, row.queue_bucket)
 
 
 def get_predictions(session: Session, keys: list[str]) -> dict[str, PredictionRow]:

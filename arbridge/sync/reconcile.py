@@ -18,8 +18,8 @@ from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import PredictionRow, TaskLinkRow
-from arbridge.sync.desired import InsightFacts, desired_task
-from arbridge.sync.insight import InsightEngine, get_predictions
+from arbridge.sync.desired import desired_task
+from arbridge.sync.insight import InsightEngine, get_predictions, insight_facts
 from arbridge.sync.plan import PlannedOp, apply_op, plan
 
 log = structlog.get_logger(__name__)
@@ -135,13 +135,7 @@ class Reconciler:
             customer = repo.get_customer(session, invoice.customer_key)
         if prediction == "load":
             prediction = get_predictions(session, [invoice.key]).get(invoice.key)
-        insight = (
-            None
-            if prediction is None
-            else InsightFacts(
-                prediction.risk_score, prediction.predicted_pay_date, prediction.queue_bucket
-            )
-        )
+        insight = insight_facts(prediction)
         if link == "load":
             link = repo.get_link(session, invoice.key)
         checks = None

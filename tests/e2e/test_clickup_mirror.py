@@ -238,6 +238,7 @@ def test_predictions_reach_the_task_and_stay_after_payment(rig: Rig) -> None:
     ranked = next(t for t in rig.app.sink.iter_tasks() if t.key == invoices[1][0].key)
     assert ranked.fields["queue_rank"] in {"1", "2", "3", "4"}
     assert rig.app.sync_once().queued == 0
+    assert verify(rig.app, [(paid, customer), *invoices[1:]])["field_mismatches"] == 0
 
 
 def test_the_daemon_mirrors_stored_invoices_and_stops_cleanly(rig: Rig) -> None:
