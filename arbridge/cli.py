@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from arbridge.automation.cli import rules_app, schema_app
 from arbridge.errors import ConfigError
 from arbridge.insight.cli import insight_app, make_history_app, sandbox_history
 from arbridge.insight.history import PaymentRecord
@@ -28,6 +29,8 @@ sandbox_app = typer.Typer(help="Local emulators of the outside services.", no_ar
 app.add_typer(db_app, name="db")
 app.add_typer(insight_app, name="insight")
 app.add_typer(report_app, name="report")
+app.add_typer(rules_app, name="rules")
+app.add_typer(schema_app, name="schema")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
 

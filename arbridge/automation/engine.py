@@ -1,0 +1,330 @@
+"""Pure evaluation: rules x trigger x facts x history -> firings (intents), deferrals, a trace.
+
+No I/O and no clock: the caller passes ``now``, the facts and the history, and records the
+firings it applies (see ``history``). Rules run in order (priority, order, file order); for
+each invoice a ``stop`` action ends the evaluation of later rules, a ``pause_reminders`` holds
+back later reminders, and for single-valued slots (status, priority, a field) the first rule in
+order wins, the conflict written into the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from arbridge.automation import conditions
+from arbridge.automation import intents as i
+from arbridge.automation.actions import FiringContext, mentions_of, to_intents
+from arbridge.automation.facts import FactSet
+from arbridge.automation.history import History
+from arbridge.automation.loader import CompiledRule, RuleSet
+from arbridge.automation.policy import (
+    Event,
+    Moment,
+    ScheduleTick,
+    Trigger,
+    check_policy,
+    group_occurrence_key,
+    lookup,
+    match_trigger,
+    occurrence_key,
+    quiet_until,
+)
+from arbridge.automation.templates import TemplateProblem, context
+from arbridge.automation.trace import Conflict, Outcome, RuleTrace, Trace
+from arbridge.model.calendar import BusinessCalendar
+
+__all__ = ["Deferred", "Evaluation", "Event", "Firing", "ScheduleTick", "Trigger", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule fired for one invoice. Grouped firings share ``group_key`` and list the group's
+    invoices oldest first; the shared comment is on the oldest's firing."""
+
+    rule_id: str
+    rule_version: str
+    invoice_key: str
+    occurrence_key: str
+    intents: tuple[i.Intent, ...]
+    fired_at: datetime
+    group_key: str | None = None
+    group_occurrence_key: str | None = None
+    group_invoice_keys: tuple[str, ...] = ()
+
+    @property
+    def reminders(self) -> int:
+        return sum(1 for x in self.intents if isinstance(x, i.PostComment) and x.reminder)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A firing held back (quiet hours, a group already served today); re-evaluate the same
+    trigger at ``not_before``."""
+
+    rule_id: str
+    invoice_key: str
+    not_before: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    at: datetime
+    firings: tuple[Firing, ...]
+    deferred: tuple[Deferred, ...]
+    trace: Trace
+
+    def intents_for(self, invoice_key: str) -> list[i.Intent]:
+        return [x for f in self.firings if f.invoice_key == invoice_key for x in f.intents]
+
+    def fired_rules(self, invoice_key: str | None = None) -> list[str]:
+        return [
+            f.rule_id for f in self.firings if invoice_key is None or f.invoice_key == invoice_key
+        ]
+
+
+@dataclass
+class _InvoiceState:
+    paused_until: date | None
+    stopped_by: str | None = None
+    claims: dict[str, tuple[str, object]] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    moment: Moment
+    history: History
+    facts: Mapping[str, FactSet]
+    states: dict[str, _InvoiceState]
+    trace: Trace
+    firings: list[Firing] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
+
+
+def evaluate(
+    ruleset: RuleSet,
+    trigger: Trigger,
+    facts_by_invoice: Mapping[str, FactSet],
+    history: History,
+    now: datetime,
+    calendar: BusinessCalendar,
+    timezone: ZoneInfo | str,
+) -> Evaluation:
+    """Evaluate every rule for the invoices a trigger concerns (an event: its invoice; a tick:
+    all of ``facts_by_invoice``). ``now`` must be timezone-aware."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    moment = Moment(now, tz, calendar)
+    facts = dict(facts_by_invoice)
+    if isinstance(trigger, Event):
+        if trigger.invoice_key not in facts:
+            raise ValueError(f"no facts for invoice {trigger.invoice_key!r}")
+        event_facts = facts[trigger.invoice_key]
+        facts = {trigger.invoice_key: event_facts.with_values(trigger.facts)}
+    run = _Run(
+        moment=moment,
+        history=history,
+        facts=facts,
+        states={k: _InvoiceState(_paused(f)) for k, f in facts.items()},
+        trace=Trace(at=moment.local.isoformat(), trigger=trigger.describe()),
+    )
+    keys = sorted(facts)
+    for rule in ruleset:
+        eligible = [
+            (key, t)
+            for key in keys
+            if (t := _screen(run, rule, trigger, key)).outcome is Outcome.FIRED
+        ]
+        if rule.policy.group_by is None:
+            for key, rule_trace in eligible:
+                _fire(run, rule, [key], {key: rule_trace})
+        else:
+            by_customer: dict[str, list[str]] = {}
+            for key, _ in eligible:
+                by_customer.setdefault(facts[key].customer_key, []).append(key)
+            traces = dict(eligible)
+            for customer, members in sorted(by_customer.items()):
+                _fire_group(run, rule, customer, members, traces)
+    return Evaluation(now, tuple(run.firings), tuple(run.deferred), run.trace)
+
+
+def _paused(facts: FactSet) -> date | None:
+    value = facts.get("invoice.reminders_paused_until")
+    return value if isinstance(value, date) else None
+
+
+def _screen(run: _Run, rule: CompiledRule, trigger: Trigger, key: str) -> RuleTrace:
+    """Trace of the checks before firing; ``FIRED`` here means "may fire"."""
+    trace = RuleTrace(rule.id, rule.version, key)
+    run.trace.rules.append(trace)
+    state = run.states[key]
+    if not rule.enabled:
+        trace.outcome = Outcome.DISABLED
+        return trace
+    if state.stopped_by is not None:
+        trace.outcome = Outcome.STOPPED
+        trace.notes.append(f"stopped by rule {state.stopped_by}")
+        return trace
+    matched, trace.trigger = match_trigger(rule, trigger, run.moment)
+    if not matched:
+        trace.outcome = Outcome.NOT_TRIGGERED
+        return trace
+    ok = conditions.evaluate(
+        rule.condition, run.facts[key], run.moment.today, run.moment.tz, trace.conditions
+    )
+    if not ok:
+        trace.outcome = Outcome.CONDITIONS_FALSE
+        return trace
+    if rule.sends_reminders and state.paused_until and state.paused_until >= run.moment.today:
+        trace.outcome = Outcome.REMINDERS_PAUSED
+        trace.notes.append(f"reminders paused until {state.paused_until.isoformat()}")
+        return trace
+    outcome, why = check_policy(rule, lookup(run.history, rule, key), run.moment)
+    trace.notes.append(f"policy: {why}")
+    if outcome is not None:
+        trace.outcome = outcome
+        return trace
+    until = quiet_until(rule, run.moment)
+    if until is not None:
+        trace.outcome = Outcome.DEFERRED
+        reason = f"quiet hours until {until.isoformat()}"
+        trace.notes.append(reason)
+        run.deferred.append(Deferred(rule.id, key, until, reason))
+        return trace
+    trace.outcome = Outcome.FIRED
+    return trace
+
+
+def _oldest_first(facts: FactSet) -> tuple[date, date, str, str]:
+    issued = facts.get("invoice.issue_date")
+    due = facts.get("invoice.due_date")
+    assert isinstance(issued, date)
+    return (
+        due if isinstance(due, date) else issued,
+        issued,
+        str(facts.get("invoice.number")),
+        facts.invoice_key,
+    )
+
+
+def _fire_group(
+    run: _Run,
+    rule: CompiledRule,
+    customer: str,
+    members: list[str],
+    traces: Mapping[str, RuleTrace],
+) -> None:
+    group_key = f"customer:{customer}"
+    entry = lookup(run.history, rule, group_key)
+    if (
+        entry is not None
+        and entry.last_fired_at.astimezone(run.moment.tz).date() == run.moment.today
+    ):
+        not_before = run.moment.at(run.moment.today + timedelta(days=1), time(0, 0))
+        reason = f"already fired for {group_key} today"
+        for key in members:
+            traces[key].outcome = Outcome.DEFERRED
+            traces[key].notes.append(reason)
+            run.deferred.append(Deferred(rule.id, key, not_before, reason))
+        return
+    ordered = sorted(members, key=lambda k: _oldest_first(run.facts[k]))
+    _fire(run, rule, ordered, traces, group_key=group_key)
+
+
+def _fire(
+    run: _Run,
+    rule: CompiledRule,
+    keys: list[str],
+    traces: Mapping[str, RuleTrace],
+    group_key: str | None = None,
+) -> None:
+    """Fire ``rule`` for ``keys`` (one invoice, or a group with the oldest first)."""
+    moment = run.moment
+    occurrences = {k: occurrence_key(rule, k, lookup(run.history, rule, k)) for k in keys}
+    shared_key = (
+        group_occurrence_key(rule, group_key, list(occurrences.values())) if group_key else None
+    )
+    matched = [run.facts[k] for k in keys]
+    mentions = mentions_of(rule.actions)
+    produced: dict[str, list[i.Intent]] = {}
+    try:
+        for position, key in enumerate(keys):
+            facts = run.facts[key]
+            ctx = FiringContext(
+                facts=facts,
+                template_context=context(facts, matched, moment.local, rule.variables),
+                today=moment.today,
+                calendar=moment.calendar,
+                key=shared_key or occurrences[key],
+                mentions=mentions,
+            )
+            produced[key] = [
+                intent
+                for action in rule.actions
+                if position == 0 or not action.per_group
+                for intent in to_intents(action, ctx)
+            ]
+    except TemplateProblem as exc:
+        for key in keys:
+            traces[key].outcome = Outcome.ERROR
+            traces[key].notes.append(str(exc))
+        return
+    for key in keys:
+        kept = _settle(run, rule, key, produced[key], traces[key])
+        traces[key].intents.extend(_describe(x) for x in kept)
+        if group_key:
+            traces[key].notes.append(f"group {group_key}: {', '.join(keys)}")
+        run.firings.append(
+            Firing(
+                rule_id=rule.id,
+                rule_version=rule.version,
+                invoice_key=key,
+                occurrence_key=occurrences[key],
+                intents=tuple(kept),
+                fired_at=moment.now,
+                group_key=group_key,
+                group_occurrence_key=shared_key,
+                group_invoice_keys=tuple(keys) if group_key else (),
+            )
+        )
+
+
+def _settle(
+    run: _Run, rule: CompiledRule, key: str, produced: list[i.Intent], trace: RuleTrace
+) -> list[i.Intent]:
+    """Apply conflicts, stop and pause to one invoice's intents; returns those kept."""
+    state = run.states[key]
+    kept: list[i.Intent] = []
+    for intent in produced:
+        slot = i.conflict_slot(intent)
+        value = i.intent_value(intent)
+        if slot is not None:
+            claim = state.claims.get(slot)
+            if claim is not None and claim[1] != value:
+                conflict = Conflict(key, slot, claim[0], str(claim[1]), rule.id, str(value))
+                run.trace.conflicts.append(conflict)
+                trace.notes.append(conflict.render())
+                continue
+            state.claims.setdefault(slot, (rule.id, value))
+        if isinstance(intent, i.PauseReminders) and (
+            state.paused_until is None or intent.until > state.paused_until
+        ):
+            state.paused_until = intent.until
+        if isinstance(intent, i.Stop):
+            state.stopped_by = rule.id
+        kept.append(intent)
+    return kept
+
+
+def _describe(intent: i.Intent) -> str:
+    fields = intent.model_dump(mode="json", exclude={"kind"})
+    if isinstance(intent, i.PostComment):
+        first = intent.text.splitlines()[0] if intent.text else ""
+        fields["text"] = first[:80] + ("..." if len(intent.text) > len(first[:80]) else "")
+    return f"{intent.kind} " + ", ".join(
+        f"{k}={v!r}" for k, v in fields.items() if v not in ((), [], None, False)
+    )
