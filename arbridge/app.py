@@ -15,13 +15,15 @@ from sqlmodel import col, select
 from arbridge.clock import Clock, SystemClock
 from arbridge.connector import TaskSink, discover
 from arbridge.errors import AuthError, ConfigError, TransientError
+from arbridge.model.invoice import Customer, Invoice
 from arbridge.settings import Settings
 from arbridge.store import outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
 from arbridge.store.tables import InvoiceRow, TaskLinkRow
 from arbridge.sync.insight import InsightEngine, refresh_all, rerank
-from arbridge.sync.reconcile import Reconciler
+from arbridge.sync.reconcile import Reconciler, ReconcileResult
+from arbridge.sync.rules import RulesRunner
 from arbridge.sync.worker import OutboxWorker
 
 log = structlog.get_logger(__name__)
@@ -86,6 +88,11 @@ class App:
             insight=self.insight,
         )
         self._fitted_at: datetime | None = None
+        self.rules = (
+            RulesRunner(settings, engine, self.reconciler, dry_run=dry_run)
+            if settings.rules.packs
+            else None
+        )
 
     @classmethod
     def from_settings(
@@ -124,11 +131,28 @@ class App:
             log.info("predictions refreshed", open_invoices=scored)
         rerank(self.engine, today)
 
+    def ingest(
+        self, invoice: Invoice, customer: Customer | None = None, *, reason: str = "source change"
+    ) -> ReconcileResult:
+        """Store a source change, queue its task changes and run the rules its event triggers."""
+        result = self.reconciler.upsert(invoice, customer, reason=reason)
+        event = invoice_event(result.previous_status, invoice) if result.stored else None
+        if event is not None and self.rules is not None:
+            self.rules.event(event, invoice.key, self.clock.now())
+        return result
+
+    def run_rules(self) -> int:
+        """The scheduled rule evaluation; returns how many rules fired."""
+        if self.rules is None:
+            return 0
+        return len(self.rules.tick(self.clock.now()).firings)
+
     def sync_once(self) -> SyncReport:
         """Re-derive every task and apply what differs; nothing is sent when all is in sync."""
         started = time.monotonic()
         self.refresh_insight()
         queued = self.reconciler.resync_all(reason="sync --once")
+        self.run_rules()
         applied = 0 if self.dry_run else self.drain(self.settings.sync.workers)
         if not self.dry_run:
             with transaction(self.engine) as session:
@@ -170,6 +194,7 @@ class App:
             try:
                 self.refresh_insight()
                 queued = self.reconciler.resync_all(reason="periodic resync")
+                self.run_rules()
                 if not self.dry_run:
                     with transaction(self.engine) as session:
                         repo.set_cursor(
@@ -190,6 +215,23 @@ class App:
 
     def status(self) -> dict[str, Any]:
         return store_status(self.engine, self.clock)
+
+
+def invoice_event(previous: str | None, invoice: Invoice) -> str | None:
+    """The rule event a change of stored status means, if any."""
+    if previous is None:
+        return "invoice.created"
+    current = invoice.status.value
+    if current == previous:
+        return None
+    if previous == "draft" and current == "open":
+        return "invoice.finalized"
+    return {
+        "paid": "invoice.paid",
+        "partially_paid": "invoice.partially_paid",
+        "void": "invoice.voided",
+        "disputed": "invoice.disputed",
+    }.get(current)
 
 
 def store_status(engine: Engine, clock: Clock) -> dict[str, Any]:

@@ -137,6 +137,12 @@ class InsightSettings(_Section):
     refit_days: float = Field(default=7.0, gt=0)
 
 
+class RulesSettings(_Section):
+    directory: str = "rules"
+    packs: list[str] = Field(default_factory=list)
+    vars: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class LogSettings(_Section):
     level: str = "INFO"
     format: str = Field(default="auto", pattern="^(auto|json|console)$")
@@ -155,6 +161,7 @@ class Settings(BaseSettings):
     company: CompanySettings = Field(default_factory=CompanySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     insight: InsightSettings = Field(default_factory=InsightSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

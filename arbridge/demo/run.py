@@ -29,7 +29,18 @@ from arbridge.sync.desired import desired_task, task_status
 from arbridge.sync.insight import get_predictions, insight_facts
 from arbridge.testing.loopback import LoopbackServer
 
-DEMO_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+
+# Mid-morning: each simulated day's rule evaluation comes after the packs' 09:00 schedules.
+DEMO_START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+DEMO_PACKS = ["disputes", "paid", "dunning", "key_accounts", "large_invoices", "tone"]
+# The packs' people, as members of the emulated workspace.
+DEMO_VARS = {
+    "dunning": {"senior_collector": "sam@example.com", "manager": "mia@example.com"},
+    "key_accounts": {"account_manager": "sam@example.com"},
+    "large_invoices": {"senior_collector": "sam@example.com"},
+    "disputes": {"dispute_handler": "ada@example.com"},
+}
 # The emulated workspace is on a plan with a high quota so the demo ends in seconds; the
 # request count it reports is what matters on a 100/min plan.
 DEMO_RATE_LIMIT = 10_000
@@ -73,6 +84,17 @@ def verify(app: App, invoices: list[tuple[Invoice, Customer]]) -> dict[str, int]
     }
 
 
+def comment_markers(emulator: Emulator) -> Counter[str]:
+    """Comments on the emulated tasks by their arbridge reference: any count above one is a
+    reminder posted twice."""
+    state: Any = emulator.app.emulator
+    found: Counter[str] = Counter()
+    for comment in state.comments.values():
+        start = comment.text.rfind("(arbridge ref ")
+        found[comment.text[start:] if start >= 0 else comment.text] += 1
+    return found
+
+
 def _emulator(rate_limit: int, seed: int) -> Emulator:
     connectors = discover()
     return connectors["clickup"].emulator(rate_limit=rate_limit, seed=seed)
@@ -102,6 +124,7 @@ def run_demo(
                 "database_url": f"sqlite:///{base / 'demo.db'}",
                 "clickup": {**emulator.config(server.base_url), "requests_per_minute": rate_limit},
                 "sync": {"workers": 2},
+                "rules": {"directory": str(RULES_DIR), "packs": DEMO_PACKS, "vars": DEMO_VARS},
             }
         )
         clock = FakeClock(DEMO_START)
@@ -130,7 +153,7 @@ def run_demo(
             book = simulation.initial()
             task = progress.add_task("mirroring the book", total=len(book))
             for invoice, customer in book:
-                app.reconciler.upsert(invoice, customer, reason="backfill")
+                app.ingest(invoice, customer, reason="backfill")
                 progress.advance(task)
             created = app.drain(settings.sync.workers)
             backfill_requests = emulator.stats()["total"]
@@ -145,9 +168,10 @@ def run_demo(
                     voided=events.voided,
                 )
                 for invoice, customer in events.changed:
-                    app.reconciler.upsert(invoice, customer, reason="source change")
+                    app.ingest(invoice, customer, reason="source change")
                 app.refresh_insight()
                 app.reconciler.resync_all(reason="daily resync")
+                app.run_rules()
                 app.drain(settings.sync.workers)
                 progress.advance(day_task)
         before_noop = emulator.stats()["total"]
@@ -159,6 +183,8 @@ def run_demo(
         elapsed = time.monotonic() - started
         today = app.reconciler.today()
         statuses = Counter(task_status(invoice, today) for invoice, _ in final)
+        comments = comment_markers(emulator)
+        rules = app.rules.stats if app.rules is not None else None
         summary: dict[str, Any] = {
             "invoices": len(final),
             "tasks": checked["tasks"],
@@ -172,6 +198,11 @@ def run_demo(
             "noop_sync_requests": noop_requests,
             "noop_sync_queued": report.queued,
             "http_429": stats["http_429"],
+            "rules_fired": 0 if rules is None else rules.fired,
+            "reminders_posted": 0 if rules is None else rules.reminders,
+            "comments_posted": sum(comments.values()),
+            "duplicate_reminders": sum(n - 1 for n in comments.values() if n > 1),
+            "escalations": 0 if rules is None else rules.escalations,
             "tasks_by_status": dict(sorted(statuses.items())),
             "simulated_days": days,
             "events": dict(counts),
@@ -202,6 +233,11 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         "clickup_requests_backfill",
         "noop_sync_requests",
         "tasks_with_risk_score",
+        "rules_fired",
+        "reminders_posted",
+        "comments_posted",
+        "duplicate_reminders",
+        "escalations",
         "http_429",
         "elapsed_s",
     ):

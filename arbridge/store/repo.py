@@ -9,7 +9,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from arbridge.model.invoice import Customer, Invoice
-from arbridge.store.tables import AuditRow, CursorRow, CustomerRow, InvoiceRow, TaskLinkRow
+from arbridge.store.tables import (
+    AuditRow,
+    CollectionRow,
+    CursorRow,
+    CustomerRow,
+    InvoiceRow,
+    TaskLinkRow,
+)
 
 
 def save_customer(session: Session, customer: Customer, now: datetime) -> None:
@@ -130,6 +137,11 @@ def lock_invoices(session: Session, keys: list[str]) -> list[Invoice]:
         .with_for_update()
     ).all()
     return [Invoice.model_validate(row.data) for row in rows]
+
+
+def get_collections(session: Session, keys: list[str]) -> dict[str, CollectionRow]:
+    rows = session.exec(select(CollectionRow).where(col(CollectionRow.invoice_key).in_(keys)))
+    return {row.invoice_key: row for row in rows}
 
 
 def get_customers(session: Session, keys: set[str]) -> dict[str, Customer]:

@@ -147,3 +147,40 @@ class PredictionRow(SQLModel, table=True):
     reasons: list[str] = Field(sa_column=Column(JSON, nullable=False))
     queue_bucket: int | None = None
     computed_at: datetime = _ts()
+
+
+class FiringRow(SQLModel, table=True):
+    """A rule that fired, recorded in the transaction that queued what it does: the unique
+    occurrence key is what stops a crash or a re-delivered event from firing it twice."""
+
+    __tablename__ = "rule_firings"
+    __table_args__ = (
+        UniqueConstraint("subject_key", "occurrence_key", name="uq_rule_firings_occurrence"),
+        Index("ix_rule_firings_rule_subject", "rule_id", "subject_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str
+    rule_version: str
+    subject_key: str
+    occurrence_key: str
+    intents: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    fired_at: datetime = _ts()
+
+
+class CollectionRow(SQLModel, table=True):
+    """What collection has done to an invoice: reminders, pauses and the rules' task intents."""
+
+    __tablename__ = "collection_state"
+
+    invoice_key: str = Field(primary_key=True)
+    reminders_sent: int = 0
+    last_reminder_at: datetime | None = _ts(nullable=True)
+    customer_replied_since_last_reminder: bool = False
+    promise_to_pay_date: date | None = None
+    reminders_paused_until: date | None = None
+    status: str | None = None
+    priority: int | None = None
+    assignees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts()

@@ -47,6 +47,16 @@ class InsightFacts:
     queue_bucket: int | None = None
 
 
+@dataclass(frozen=True)
+class RuleState:
+    """What collection rules decided for the task: they win over derived values while money is
+    still owed; once the invoice is settled its own status takes over again."""
+
+    status: str | None = None
+    priority: int | None = None
+    assignees: tuple[str, ...] = ()
+
+
 # Risk is shown in steps of 5: a refit that nudges a score by a point must not cost a request.
 RISK_STEP = 5
 
@@ -95,17 +105,24 @@ def desired_task(
     owned: frozenset[str],
     insight: InsightFacts | None = None,
     checks: str | None = None,
+    rules: RuleState | None = None,
 ) -> TaskSpec:
     """``checks``: the invoice-check summary ("" when clean) or None to leave the field alone."""
     customer_name = customer.name if customer is not None else invoice.customer_name
     facts = invoice_facts(invoice, customer_name, today, insight, checks)
     bucket = None if insight is None or not invoice.is_receivable else insight.queue_bucket
+    priority = None if bucket is None else clickup_priority(bucket)
+    status = task_status(invoice, today)
+    if rules is not None and invoice.is_receivable:
+        status = rules.status or status
+        priority = rules.priority or priority
     return TaskSpec(
         key=invoice.key,
         name=f"{invoice.number} · {customer_name}",
         description=_description(invoice, customer_name),
-        status=task_status(invoice, today),
+        status=status,
         due_date=invoice.due_date,
-        priority=None if bucket is None else clickup_priority(bucket),
+        priority=priority,
+        assignees=tuple(sorted(rules.assignees)) if rules is not None else (),
         fields={fact: value for fact, value in facts.items() if fact in owned},
     )

@@ -17,8 +17,8 @@ from arbridge.insight.checks import check_invoice, summarise
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
-from arbridge.store.tables import PredictionRow, TaskLinkRow
-from arbridge.sync.desired import desired_task
+from arbridge.store.tables import CollectionRow, PredictionRow, TaskLinkRow
+from arbridge.sync.desired import RuleState, desired_task
 from arbridge.sync.insight import InsightEngine, get_predictions, insight_facts
 from arbridge.sync.plan import PlannedOp, apply_op, plan
 
@@ -29,6 +29,14 @@ log = structlog.get_logger(__name__)
 class ReconcileResult:
     stored: bool
     ops: tuple[PlannedOp, ...]
+    # The stored status before this change: None for an invoice seen for the first time.
+    previous_status: str | None = None
+
+
+def rule_state(row: CollectionRow | None) -> RuleState | None:
+    if row is None:
+        return None
+    return RuleState(status=row.status, priority=row.priority, assignees=tuple(row.assignees))
 
 
 class Reconciler:
@@ -65,17 +73,19 @@ class Reconciler:
                 with transaction(self.engine, rollback=self.dry_run) as session:
                     if customer is not None:
                         repo.save_customer(session, customer, self.clock.now())
+                    before = repo.lock_invoice(session, invoice.key)
+                    previous = None if before is None else before.status
                     if not repo.save_invoice(session, invoice, self.clock.now()):
                         log.info(
                             "stale invoice ignored",
                             source=invoice.source.value,
                             invoice=invoice.source_id,
                         )
-                        return ReconcileResult(stored=False, ops=())
+                        return ReconcileResult(stored=False, ops=(), previous_status=previous)
                     if self.insight is not None:
                         self.insight.record(session, invoice, self.today(), self.clock.now())
                     ops = self._plan_in(session, invoice, customer, reason)
-                    return ReconcileResult(stored=True, ops=tuple(ops))
+                    return ReconcileResult(stored=True, ops=tuple(ops), previous_status=previous)
             except IntegrityError:
                 # Two writers inserted the same new invoice at once; the second retry sees it.
                 if attempt:
@@ -91,6 +101,7 @@ class Reconciler:
             links = repo.get_links(session, keys)
             customers = repo.get_customers(session, {i.customer_key for i in invoices})
             predictions = get_predictions(session, keys)
+            collections = repo.get_collections(session, keys)
             for invoice in invoices:
                 customer = customers.get(invoice.customer_key)
                 link = links.get(invoice.key)
@@ -102,9 +113,14 @@ class Reconciler:
                         reason,
                         link=link,
                         prediction=predictions.get(invoice.key),
+                        collection=collections.get(invoice.key),
                     )
                 )
         return ops
+
+    def replan(self, session: Session, invoice: Invoice, *, reason: str) -> list[PlannedOp]:
+        """Plan one invoice inside a caller's transaction (a rule changed what it should be)."""
+        return self._plan_in(session, invoice, None, reason)
 
     def resync_all(self, *, reason: str = "resync", batch: int = 200) -> int:
         """Re-derive every stored invoice, a batch per transaction; returns operations queued."""
@@ -130,6 +146,7 @@ class Reconciler:
         *,
         link: TaskLinkRow | Literal["load"] | None = "load",
         prediction: PredictionRow | Literal["load"] | None = "load",
+        collection: CollectionRow | Literal["load"] | None = "load",
     ) -> list[PlannedOp]:
         if customer is None:
             customer = repo.get_customer(session, invoice.customer_key)
@@ -143,7 +160,10 @@ class Reconciler:
             invoice.status is InvoiceStatus.DRAFT or link is None
         ):
             checks = self._checks(session, invoice)
-        desired = desired_task(invoice, customer, self.today(), self.owned, insight, checks)
+        collected = session.get(CollectionRow, invoice.key) if collection == "load" else collection
+        desired = desired_task(
+            invoice, customer, self.today(), self.owned, insight, checks, rule_state(collected)
+        )
         planned = None if link is None else link.planned
         ops = plan(desired, planned)
         if not ops:

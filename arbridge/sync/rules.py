@@ -1,0 +1,283 @@
+"""Runs the collection rules against stored invoices and records what they do, exactly once.
+
+Each firing is written (its occurrence key is unique) in the same transaction as the outbox
+operations and task changes it causes, so a crash, a restart or a re-delivered event never
+posts a reminder twice; if the firing row exists the firing is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from arbridge.automation.build import CollectionState, CustomerStats, InsightValues, build_facts
+from arbridge.automation.engine import Evaluation, Firing, evaluate
+from arbridge.automation.facts import FactSet
+from arbridge.automation.history import MemoryHistory, Record
+from arbridge.automation.intents import (
+    AddTag,
+    Assign,
+    PauseReminders,
+    PostComment,
+    SetPriority,
+    SetStatus,
+    Unassign,
+)
+from arbridge.automation.loader import LoadResult, load_rules, pack_paths
+from arbridge.automation.policy import Event, ScheduleTick
+from arbridge.insight.segments import profile_customers
+from arbridge.model.calendar import BusinessCalendar
+from arbridge.model.invoice import Customer, Invoice
+from arbridge.settings import Settings
+from arbridge.store import outbox, repo
+from arbridge.store.db import transaction
+from arbridge.store.history import load_records
+from arbridge.store.tables import CollectionRow, CustomerRow, FiringRow, InvoiceRow, PredictionRow
+from arbridge.sync.plan import OpKind
+from arbridge.sync.reconcile import Reconciler
+
+log = structlog.get_logger(__name__)
+
+PRIORITY = {"urgent": 1, "high": 2, "normal": 3, "low": 4}
+
+
+@dataclass
+class RunStats:
+    fired: int = 0
+    skipped_already_fired: int = 0
+    reminders: int = 0
+    escalations: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def load_configured_rules(settings: Settings) -> LoadResult:
+    paths, problems = pack_paths(settings.rules.directory, settings.rules.packs)
+    result = load_rules(paths, vars_by_pack=settings.rules.vars)
+    result.problems[:0] = problems
+    return result
+
+
+def marker_for(key: str) -> str:
+    """The short reference a comment carries so a retry can find it on the task."""
+    return "arbridge ref " + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+class RulesRunner:
+    def __init__(
+        self, settings: Settings, engine: Engine, reconciler: Reconciler, *, dry_run: bool = False
+    ) -> None:
+        self.settings = settings
+        # Dry run: evaluate and log, record nothing (the firing's transaction is rolled back).
+        self.dry_run = dry_run
+        self.engine = engine
+        self.reconciler = reconciler
+        self.calendar = BusinessCalendar(
+            settings.company.holiday_country, settings.company.holiday_subdivision
+        )
+        self.zone = ZoneInfo(settings.company.timezone)
+        self.loaded = load_configured_rules(settings)
+        self.stats = RunStats()
+        for problem in self.loaded.problems:
+            # One bad rule disables only itself; the rest run.
+            log.error("rule disabled", problem=str(problem))
+
+    def reload(self) -> list[str]:
+        """Validate the configured rules again; keep the running set if the new one has errors."""
+        candidate = load_configured_rules(self.settings)
+        if candidate.problems:
+            for problem in candidate.problems:
+                log.error("rules not reloaded", problem=str(problem))
+            return [str(p) for p in candidate.problems]
+        self.loaded = candidate
+        log.info("rules reloaded", rules=len(candidate.rules))
+        return []
+
+    def tick(self, now: datetime) -> Evaluation:
+        """The scheduled evaluation of every open invoice."""
+        return self._run(ScheduleTick(), now, keys=None)
+
+    def event(self, kind: str, invoice_key: str, now: datetime) -> Evaluation:
+        return self._run(Event(kind, invoice_key), now, keys=[invoice_key])
+
+    def _run(
+        self, trigger: ScheduleTick | Event, now: datetime, keys: list[str] | None
+    ) -> Evaluation:
+        today = now.astimezone(self.zone).date()
+        with transaction(self.engine) as session:
+            facts = self._facts(session, today, keys)
+            history = self._history(session)
+        evaluation = evaluate(
+            self.loaded.rules, trigger, facts, history, now, self.calendar, self.zone
+        )
+        for firing in evaluation.firings:
+            self._apply(firing, now)
+        return evaluation
+
+    def _facts(self, session: Session, today: date, keys: list[str] | None) -> dict[str, FactSet]:
+        invoices = [Invoice.model_validate(r.data) for r in session.exec(select(InvoiceRow))]
+        by_customer: dict[str, list[Invoice]] = defaultdict(list)
+        for invoice in invoices:
+            by_customer[invoice.customer_key].append(invoice)
+        customers = {
+            row.key: Customer.model_validate(row.data) for row in session.exec(select(CustomerRow))
+        }
+        collections = {row.invoice_key: row for row in session.exec(select(CollectionRow))}
+        predictions = {row.invoice_key: row for row in session.exec(select(PredictionRow))}
+        profiles = profile_customers(load_records(session))
+        wanted = set(keys) if keys is not None else None
+        facts: dict[str, FactSet] = {}
+        for invoice in invoices:
+            if wanted is not None and invoice.key not in wanted:
+                continue
+            if wanted is None and not invoice.is_receivable:
+                continue
+            profile = profiles.get(invoice.customer_id)
+            row = collections.get(invoice.key)
+            prediction = predictions.get(invoice.key)
+            facts[invoice.key] = build_facts(
+                invoice,
+                customers.get(invoice.customer_key),
+                today=today,
+                calendar=self.calendar,
+                collection=_collection_state(row),
+                customer_invoices=by_customer[invoice.customer_key],
+                stats=None
+                if profile is None
+                else CustomerStats(
+                    segment=profile.segment.value,
+                    average_days_late=profile.mean_days_late,
+                    preferred_weekday=profile.preferred_weekday,
+                ),
+                insight=None
+                if prediction is None
+                else InsightValues(
+                    risk_score=prediction.risk_score,
+                    p_late=prediction.p_late,
+                    p_late_30=prediction.p_late_30,
+                    predicted_pay_date=prediction.predicted_pay_date,
+                ),
+            )
+        return facts
+
+    def _history(self, session: Session) -> MemoryHistory:
+        return MemoryHistory(
+            Record(r.rule_id, r.subject_key, r.rule_version, r.occurrence_key, r.fired_at)
+            for r in session.exec(select(FiringRow))
+        )
+
+    def _apply(self, firing: Firing, now: datetime) -> None:
+        with transaction(self.engine, rollback=self.dry_run) as session:
+            exists = session.exec(
+                select(FiringRow.id).where(
+                    FiringRow.subject_key == firing.invoice_key,
+                    FiringRow.occurrence_key == firing.occurrence_key,
+                )
+            ).first()
+            if exists is not None:
+                self.stats.skipped_already_fired += 1
+                return
+            intents = [intent.model_dump(mode="json") for intent in firing.intents]
+            session.add(
+                FiringRow(
+                    rule_id=firing.rule_id,
+                    rule_version=firing.rule_version,
+                    subject_key=firing.invoice_key,
+                    occurrence_key=firing.occurrence_key,
+                    intents=intents,
+                    fired_at=now,
+                )
+            )
+            if firing.group_key and firing.group_occurrence_key:
+                session.add(
+                    FiringRow(
+                        rule_id=firing.rule_id,
+                        rule_version=firing.rule_version,
+                        subject_key=firing.group_key,
+                        occurrence_key=firing.group_occurrence_key,
+                        intents=[],
+                        fired_at=now,
+                    )
+                )
+            row = session.get(CollectionRow, firing.invoice_key) or CollectionRow(
+                invoice_key=firing.invoice_key, updated_at=now
+            )
+            self._intents(session, firing, row, now)
+            row.updated_at = now
+            session.add(row)
+            session.flush()
+            invoice = repo.get_invoice(session, firing.invoice_key)
+            if invoice is not None:
+                self.reconciler.replan(session, invoice, reason=f"rule {firing.rule_id}")
+        self.stats.fired += 1
+        self.stats.by_rule[firing.rule_id] = self.stats.by_rule.get(firing.rule_id, 0) + 1
+        log.info(
+            "rule fired",
+            rule=firing.rule_id,
+            source=firing.invoice_key.partition(":")[0],
+            invoice=firing.invoice_key.rpartition(":")[2],
+            occurrence=firing.occurrence_key,
+        )
+
+    def _intents(self, session: Session, firing: Firing, row: CollectionRow, now: datetime) -> None:
+        for intent in firing.intents:
+            if isinstance(intent, PostComment):
+                text = intent.text
+                if intent.mentions:
+                    text += "\n\n" + " ".join(f"@{user}" for user in intent.mentions)
+                outbox.enqueue(
+                    session,
+                    task_key=firing.invoice_key,
+                    kind=OpKind.POST_COMMENT,
+                    payload={"text": text, "marker": marker_for(intent.key)},
+                    idempotency_key=f"comment|{intent.key}",
+                    now=now,
+                    reason=f"rule {firing.rule_id}",
+                )
+                if intent.reminder:
+                    row.reminders_sent += 1
+                    row.last_reminder_at = now
+                    row.customer_replied_since_last_reminder = False
+                    self.stats.reminders += 1
+            elif isinstance(intent, SetStatus):
+                row.status = intent.status
+            elif isinstance(intent, SetPriority):
+                row.priority = PRIORITY[intent.priority]
+                if row.priority == 1:
+                    self.stats.escalations += 1
+            elif isinstance(intent, Assign):
+                row.assignees = sorted(set(row.assignees) | set(intent.users))
+            elif isinstance(intent, Unassign):
+                row.assignees = sorted(set(row.assignees) - set(intent.users))
+            elif isinstance(intent, AddTag):
+                row.tags = sorted(set(row.tags) | {intent.tag})
+            elif isinstance(intent, PauseReminders):
+                row.reminders_paused_until = intent.until
+            else:
+                # Custom fields by name and subtasks are recorded with the firing but not yet
+                # sent to ClickUp; Mention is rendered into the firing's comment, Stop is the
+                # engine's own.
+                continue
+
+
+def _collection_state(row: CollectionRow | None) -> CollectionState:
+    if row is None:
+        return CollectionState()
+    values: dict[str, Any] = {
+        "reminders_sent": row.reminders_sent,
+        "last_reminder_at": row.last_reminder_at,
+        "customer_replied_since_last_reminder": row.customer_replied_since_last_reminder,
+        "promise_to_pay_date": row.promise_to_pay_date,
+        "reminders_paused_until": row.reminders_paused_until,
+        "task_status": row.status,
+        "tags": tuple(row.tags),
+        "assignees": tuple(row.assignees),
+    }
+    return CollectionState(**values)

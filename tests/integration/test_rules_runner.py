@@ -1,0 +1,158 @@
+"""Rules against the store: fire once, record with their effects, survive crashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from arbridge.clock import FakeClock
+from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
+from arbridge.model.task import FACTS
+from arbridge.settings import Settings
+from arbridge.store.db import transaction
+from arbridge.store.tables import CollectionRow, FiringRow
+from arbridge.sync.reconcile import Reconciler
+from arbridge.sync.rules import RulesRunner
+from arbridge.sync.worker import OutboxWorker
+from arbridge.testing.fake_sink import FakeSink
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+OWNED = frozenset(FACTS)
+
+
+def settings() -> Settings:
+    return Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(RULES), "packs": ["dunning"]},
+        }
+    )
+
+
+def invoice_due(due: datetime) -> tuple[Invoice, Customer]:
+    customer = Customer(
+        source=Source.STRIPE, source_account="acct_1", source_id="cus_1", name="Acme Ltd"
+    )
+    invoice = Invoice(
+        source=Source.STRIPE,
+        source_account="acct_1",
+        source_id="in_1",
+        number="INV-1",
+        customer_id="cus_1",
+        customer_name="Acme Ltd",
+        issue_date=due.date() - timedelta(days=30),
+        due_date=due.date(),
+        terms="Net 30",
+        currency="USD",
+        total=Decimal("1200.00"),
+        amount_paid=Decimal(0),
+        balance=Decimal("1200.00"),
+        status=InvoiceStatus.OPEN,
+        billing_email="ap@acme.example",
+        version=SourceVersion(updated_at=due - timedelta(days=30)),
+    )
+    return invoice, customer
+
+
+def rig(engine: Engine, clock: FakeClock) -> tuple[Reconciler, RulesRunner, OutboxWorker, FakeSink]:
+    sink = FakeSink(OWNED)
+    reconciler = Reconciler(engine, clock, OWNED, "UTC")
+    runner = RulesRunner(settings(), engine, reconciler)
+    assert runner.loaded.problems == []
+    return reconciler, runner, OutboxWorker(engine, sink, clock), sink
+
+
+def test_the_ladder_over_sixty_days_posts_each_reminder_once_on_its_day(
+    engine: Engine,
+) -> None:
+    # Monday 2026-03-02 is the due date; evaluations run daily at 10:00 from 5 days before.
+    clock = FakeClock(datetime(2026, 2, 25, 10, 0, tzinfo=UTC))
+    reconciler, runner, worker, sink = rig(engine, clock)
+    invoice, customer = invoice_due(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    reconciler.upsert(invoice, customer)
+    fired: dict[str, list[str]] = {}
+    for _ in range(60):
+        evaluation = runner.tick(clock.now())
+        runner.tick(clock.now())  # a second evaluation the same day changes nothing
+        worker.drain()
+        day = clock.now().date().isoformat()
+        for firing in evaluation.firings:
+            fired.setdefault(firing.rule_id, []).append(day)
+        clock.advance(timedelta(days=1))
+    assert fired["dunning-friendly"] == ["2026-02-27"]
+    assert fired["dunning-due"] == ["2026-03-02"]
+    assert fired["dunning-firm-3"] == ["2026-03-05"]
+    assert fired["dunning-firm-7"] == ["2026-03-09"]
+    assert len(fired["dunning-final"]) == 2  # +30 and 14 days later, within 60 days
+    (comments,) = sink.comments.values()
+    assert len(comments) == len(set(comments)) == sum(len(days) for days in fired.values())
+    with transaction(engine) as session:
+        state = session.get(CollectionRow, invoice.key)
+        assert state is not None
+        assert state.priority == 1
+        assert state.reminders_sent >= 5
+    (task,) = sink.tasks.values()
+    assert task.status == "overdue"
+
+
+def test_a_crash_before_the_firing_commits_leaves_nothing_and_fires_once_later(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(datetime(2026, 2, 27, 10, 0, tzinfo=UTC))
+    reconciler, runner, worker, sink = rig(engine, clock)
+    invoice, customer = invoice_due(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    reconciler.upsert(invoice, customer)
+    worker.drain()
+
+    def die(*_: object, **__: object) -> None:
+        raise RuntimeError("process killed")
+
+    monkeypatch.setattr(reconciler, "replan", die)
+    with pytest.raises(RuntimeError):
+        runner.tick(clock.now())
+    monkeypatch.undo()
+    with transaction(engine) as session:
+        assert session.exec(select(FiringRow)).all() == []
+    assert worker.drain() == 0
+    assert runner.tick(clock.now()).firings
+    assert runner.tick(clock.now()).firings == ()
+    worker.drain()
+    (comments,) = sink.comments.values()
+    assert len(comments) == 1
+    assert "friendly reminder" in comments[0]
+
+
+def test_invalid_rules_disable_only_themselves_and_reload_keeps_the_running_set(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    pack = tmp_path / "mine.yaml"
+    pack.write_text(
+        "rules:\n"
+        "  - id: good\n"
+        "    description: ok\n"
+        "    triggers: [{event: invoice.created}]\n"
+        "    actions: [{set_priority: high}]\n"
+        "  - id: bad\n"
+        "    description: typo\n"
+        "    triggers: [{event: invoice.created}]\n"
+        "    conditions: {all: [{fact: invoice.balanse, gt: 0}]}\n"
+        "    actions: [{set_priority: high}]\n"
+    )
+    config = Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(tmp_path), "packs": ["mine"]},
+        }
+    )
+    runner = RulesRunner(config, engine, Reconciler(engine, clock, OWNED, "UTC"))
+    assert [rule.id for rule in runner.loaded.rules] == ["good"]
+    assert any("invoice.balanse" in str(p) for p in runner.loaded.problems)
+    pack.write_text("rules: [this is: not valid")
+    problems = runner.reload()
+    assert problems
+    assert [rule.id for rule in runner.loaded.rules] == ["good"]
