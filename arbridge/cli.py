@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from arbridge.automation.cli import rules_app, schema_app
+from arbridge.automation.cli import set_provider as set_rules_provider
 from arbridge.errors import ConfigError
 from arbridge.insight.cli import insight_app, make_history_app, sandbox_history
 from arbridge.insight.history import PaymentRecord
@@ -92,8 +94,13 @@ def run(
     def _stop(signum: int, _frame: object) -> None:
         stop.set()
 
+    def _reload(signum: int, _frame: object) -> None:
+        if application.rules is not None:
+            application.rules.reload()
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGHUP, _reload)
     try:
         application.run(stop)
     finally:
@@ -158,6 +165,14 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         _fail_config(error)
     upgrade(engine)
     report = store_status(engine, SystemClock())
+    if settings.rules.packs:
+        from arbridge.sync.rules import load_configured_rules
+
+        loaded = load_configured_rules(settings)
+        report["rules"] = {
+            "active": len(loaded.rules),
+            "problems": [str(problem) for problem in loaded.problems],
+        }
     if as_json:
         typer.echo(json.dumps(report, default=str))
         return
@@ -172,6 +187,9 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             f"  ! {op['operation']} {op['invoice']} attempt {op['attempts']}"
             f" next {op['next_attempt_at']}: {op['last_error']}"
         )
+    if "rules" in report:
+        lines.append(f"rules: {report['rules']['active']} active")
+        lines.extend(f"  ! {problem}" for problem in report["rules"]["problems"])
     for name, cursor in sorted(report["cursors"].items()):
         lines.append(f"cursor {name}: {cursor['value']} (updated {cursor['updated_at']})")
     typer.echo("\n".join(lines))
@@ -280,6 +298,62 @@ def _report_data(config: Path | None) -> Any:
 
 
 set_provider(_report_data)
+
+
+class _StoreRulesData:
+    """``rules explain`` and ``rules plan`` over the configured store (read only)."""
+
+    def __init__(self, config: Path | None) -> None:
+        from arbridge.clock import SystemClock
+        from arbridge.store.db import check_reachable, make_engine
+        from arbridge.store.migrate import upgrade
+        from arbridge.sync.reconcile import Reconciler
+        from arbridge.sync.rules import RulesRunner
+
+        settings = _settings(config)
+        try:
+            engine = make_engine(settings.database_url)
+            check_reachable(engine)
+        except ConfigError as error:
+            _fail_config(error)
+        upgrade(engine)
+        self._clock = SystemClock()
+        reconciler = Reconciler(engine, self._clock, frozenset(), settings.company.timezone)
+        self._runner = RulesRunner(settings, engine, reconciler, dry_run=True)
+
+    def rules(self) -> Any:
+        return self._runner.loaded
+
+    def facts(self, now: datetime) -> Any:
+        return self._runner.facts_at(now, closed=True)
+
+    def history(self) -> Any:
+        return self._runner.history()
+
+    def calendar(self) -> Any:
+        return self._runner.calendar
+
+    def timezone(self) -> Any:
+        return self._runner.zone
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def find_invoice(self, reference: str) -> str | None:
+        from sqlmodel import or_, select
+
+        from arbridge.store.db import transaction
+        from arbridge.store.tables import InvoiceRow
+
+        with transaction(self._runner.engine) as session:
+            return session.exec(
+                select(InvoiceRow.key).where(
+                    or_(InvoiceRow.key == reference, InvoiceRow.number == reference)
+                )
+            ).first()
+
+
+set_rules_provider(_StoreRulesData)
 app.add_typer(make_history_app(store=_store_history), name="history")
 sandbox_app.command("history")(sandbox_history)
 

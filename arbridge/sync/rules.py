@@ -121,7 +121,18 @@ class RulesRunner:
             self._apply(firing, now)
         return evaluation
 
-    def _facts(self, session: Session, today: date, keys: list[str] | None) -> dict[str, FactSet]:
+    def facts_at(self, now: datetime, *, closed: bool = False) -> dict[str, FactSet]:
+        """Facts of every open invoice (every invoice with ``closed``) as of ``now``."""
+        with transaction(self.engine) as session:
+            return self._facts(session, now.astimezone(self.zone).date(), None, closed=closed)
+
+    def history(self) -> MemoryHistory:
+        with transaction(self.engine) as session:
+            return self._history(session)
+
+    def _facts(
+        self, session: Session, today: date, keys: list[str] | None, *, closed: bool = False
+    ) -> dict[str, FactSet]:
         invoices = [Invoice.model_validate(r.data) for r in session.exec(select(InvoiceRow))]
         by_customer: dict[str, list[Invoice]] = defaultdict(list)
         for invoice in invoices:
@@ -137,7 +148,7 @@ class RulesRunner:
         for invoice in invoices:
             if wanted is not None and invoice.key not in wanted:
                 continue
-            if wanted is None and not invoice.is_receivable:
+            if wanted is None and not closed and not invoice.is_receivable:
                 continue
             profile = profiles.get(invoice.customer_id)
             row = collections.get(invoice.key)
@@ -175,13 +186,7 @@ class RulesRunner:
 
     def _apply(self, firing: Firing, now: datetime) -> None:
         with transaction(self.engine, rollback=self.dry_run) as session:
-            exists = session.exec(
-                select(FiringRow.id).where(
-                    FiringRow.subject_key == firing.invoice_key,
-                    FiringRow.occurrence_key == firing.occurrence_key,
-                )
-            ).first()
-            if exists is not None:
+            if self._recorded(session, firing.invoice_key, firing.occurrence_key):
                 self.stats.skipped_already_fired += 1
                 return
             intents = [intent.model_dump(mode="json") for intent in firing.intents]
@@ -195,7 +200,12 @@ class RulesRunner:
                     fired_at=now,
                 )
             )
-            if firing.group_key and firing.group_occurrence_key:
+            # Every invoice of a group carries the group's occurrence; it is recorded once.
+            if (
+                firing.group_key
+                and firing.group_occurrence_key
+                and not self._recorded(session, firing.group_key, firing.group_occurrence_key)
+            ):
                 session.add(
                     FiringRow(
                         rule_id=firing.rule_id,
@@ -225,6 +235,16 @@ class RulesRunner:
             invoice=firing.invoice_key.rpartition(":")[2],
             occurrence=firing.occurrence_key,
         )
+
+    @staticmethod
+    def _recorded(session: Session, subject: str, occurrence: str) -> bool:
+        with session.no_autoflush:
+            found = session.exec(
+                select(FiringRow.id).where(
+                    FiringRow.subject_key == subject, FiringRow.occurrence_key == occurrence
+                )
+            ).first()
+        return found is not None
 
     def _intents(self, session: Session, firing: Firing, row: CollectionRow, now: datetime) -> None:
         for intent in firing.intents:

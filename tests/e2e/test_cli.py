@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,36 @@ def test_reports_read_the_store(
         cli, ["report", "forecast", "--what-if", "everyone late", "--config", str(path)]
     )
     assert bad.exit_code == 2
+
+
+def test_rules_explain_plan_and_status_over_the_store(
+    configured: tuple[Path, Any], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = configured
+    monkeypatch.setenv("ARB_TEST_TOKEN", "pk_demo_token")
+    rules_dir = Path(__file__).resolve().parents[2] / "rules"
+    monkeypatch.setenv("ARBRIDGE_RULES__DIRECTORY", str(rules_dir))
+    monkeypatch.setenv("ARBRIDGE_RULES__PACKS", '["dunning"]')
+    seed(path, clock, 6)
+    plan = runner.invoke(cli, ["rules", "plan", "--json", "--config", str(path)])
+    assert plan.exit_code == 0, plan.output
+    planned = json.loads(plan.stdout)
+    assert planned
+    with transaction_engine(path) as keys:
+        key = keys[0]
+    explain = runner.invoke(cli, ["rules", "explain", "dunning-firm-3", key, "--config", str(path)])
+    assert explain.exit_code == 0, explain.output
+    assert "invoice.days_overdue" in explain.stdout
+    status = runner.invoke(cli, ["status", "--json", "--config", str(path)])
+    assert json.loads(status.stdout)["rules"] == {"active": 7, "problems": []}  # dunning.yaml
+
+
+@contextmanager
+def transaction_engine(path: Path) -> Iterator[list[str]]:
+    from arbridge.store import repo
+    from arbridge.store.db import make_engine, transaction
+
+    engine = make_engine(load_settings(path).database_url)
+    with transaction(engine) as session:
+        yield repo.invoice_keys(session)
+    engine.dispose()

@@ -156,3 +156,49 @@ def test_invalid_rules_disable_only_themselves_and_reload_keeps_the_running_set(
     problems = runner.reload()
     assert problems
     assert [rule.id for rule in runner.loaded.rules] == ["good"]
+
+
+def test_grouped_rule_posts_one_comment_per_customer_and_records_the_group_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (tmp_path / "grouped.yaml").write_text(
+        "rules:\n"
+        "  - id: statement\n"
+        "    description: one statement per customer\n"
+        "    triggers: [{schedule: {at: '09:00'}}]\n"
+        "    conditions: {all: [{fact: invoice.days_overdue, gte: 1}]}\n"
+        "    actions:\n"
+        "      - comment: {template: 'Overdue: {% for i in overdue_invoices %}"
+        "{{ i.number }} {% endfor %}'}\n"
+        "    policy: {group_by: customer}\n"
+    )
+    config = Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(tmp_path), "packs": ["grouped"]},
+        }
+    )
+    clock = FakeClock(datetime(2026, 3, 20, 10, 0, tzinfo=UTC))
+    sink = FakeSink(OWNED)
+    reconciler = Reconciler(engine, clock, OWNED, "UTC")
+    runner = RulesRunner(config, engine, reconciler)
+    assert runner.loaded.problems == []
+    first, customer = invoice_due(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    second = Invoice.model_validate(
+        first.model_dump()
+        | {"source_id": "in_2", "number": "INV-2", "due_date": first.due_date + timedelta(days=5)}
+    )
+    for invoice in (first, second):
+        reconciler.upsert(invoice, customer)
+    worker = OutboxWorker(engine, sink, clock)
+    worker.drain()
+    assert len(runner.tick(clock.now()).firings) == 2
+    runner.tick(clock.now())
+    worker.drain()
+    posted = [text for texts in sink.comments.values() for text in texts]
+    assert len(posted) == 1
+    assert "INV-1" in posted[0]
+    assert "INV-2" in posted[0]
+    with transaction(engine) as session:
+        subjects = sorted(row.subject_key for row in session.exec(select(FiringRow)))
+    assert subjects == sorted([first.key, second.key, "customer:" + first.customer_key])
