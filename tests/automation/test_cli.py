@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arbridge.automation import FactSet, History, LoadResult, MemoryHistory, load_rules
+from arbridge.automation import cli as rules_cli
 from arbridge.automation.cli import rules_app, schema_app, set_provider
 from arbridge.model.calendar import BusinessCalendar
 from tests.automation.builders import facts
@@ -58,10 +59,10 @@ class FakeData:
 
 
 @pytest.fixture
-def provider() -> Iterator[None]:
+def provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    # monkeypatch restores whatever provider the application had registered.
+    monkeypatch.setattr(rules_cli, "_provider", None)
     set_provider(FakeData)
-    yield
-    set_provider(None)
 
 
 def test_validate_ok() -> None:
@@ -110,8 +111,8 @@ def test_no_tests_found_is_a_failure(tmp_path: Path) -> None:
     assert "no rule tests found" in result.output
 
 
-def test_explain_and_plan_need_a_provider() -> None:
-    set_provider(None)
+def test_explain_and_plan_need_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules_cli, "_provider", None)
     for args in (["explain", "dunning-firm-3", "INV-1"], ["plan"]):
         result = runner.invoke(rules_app, args)
         assert result.exit_code == 2
