@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from arbridge.automation.build import CollectionState, CustomerStats, InsightValues, build_facts
 from arbridge.automation.engine import Evaluation, Firing, evaluate
@@ -33,14 +33,15 @@ from arbridge.automation.intents import (
 )
 from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
-from arbridge.insight.segments import profile_customers
+from arbridge.insight.segments import CustomerProfile, profile_customers
 from arbridge.model.calendar import BusinessCalendar
-from arbridge.model.invoice import Customer, Invoice
+from arbridge.model.invoice import Invoice
 from arbridge.settings import Settings
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.history import load_records
-from arbridge.store.tables import CollectionRow, CustomerRow, FiringRow, InvoiceRow, PredictionRow
+from arbridge.store.tables import CollectionRow, FiringRow, InvoiceRow
+from arbridge.sync.insight import get_predictions
 from arbridge.sync.plan import OpKind
 from arbridge.sync.reconcile import Reconciler
 
@@ -85,6 +86,8 @@ class RulesRunner:
         self.zone = ZoneInfo(settings.company.timezone)
         self.loaded = load_configured_rules(settings)
         self.stats = RunStats()
+        self._profiles_day: date | None = None
+        self._profiles_cache: dict[str, CustomerProfile] = {}
         for problem in self.loaded.problems:
             # One bad rule disables only itself; the rest run.
             log.error("rule disabled", problem=str(problem))
@@ -113,7 +116,7 @@ class RulesRunner:
         today = now.astimezone(self.zone).date()
         with transaction(self.engine) as session:
             facts = self._facts(session, today, keys)
-            history = self._history(session)
+            history = self._history(session, None if keys is None else facts)
         evaluation = evaluate(
             self.loaded.rules, trigger, facts, history, now, self.calendar, self.zone
         )
@@ -133,16 +136,20 @@ class RulesRunner:
     def _facts(
         self, session: Session, today: date, keys: list[str] | None, *, closed: bool = False
     ) -> dict[str, FactSet]:
-        invoices = [Invoice.model_validate(r.data) for r in session.exec(select(InvoiceRow))]
+        # An event concerns one invoice: read only its customer's invoices, not the whole book.
+        statement = select(InvoiceRow)
+        if keys is not None:
+            owners = select(InvoiceRow.customer_key).where(col(InvoiceRow.key).in_(keys))
+            statement = statement.where(col(InvoiceRow.customer_key).in_(owners))
+        invoices = [Invoice.model_validate(r.data) for r in session.exec(statement)]
         by_customer: dict[str, list[Invoice]] = defaultdict(list)
         for invoice in invoices:
             by_customer[invoice.customer_key].append(invoice)
-        customers = {
-            row.key: Customer.model_validate(row.data) for row in session.exec(select(CustomerRow))
-        }
-        collections = {row.invoice_key: row for row in session.exec(select(CollectionRow))}
-        predictions = {row.invoice_key: row for row in session.exec(select(PredictionRow))}
-        profiles = profile_customers(load_records(session))
+        invoice_keys = [invoice.key for invoice in invoices]
+        customers = repo.get_customers(session, set(by_customer))
+        collections = repo.get_collections(session, invoice_keys)
+        predictions = get_predictions(session, invoice_keys)
+        profiles = self._profiles(session, today)
         wanted = set(keys) if keys is not None else None
         facts: dict[str, FactSet] = {}
         for invoice in invoices:
@@ -178,10 +185,21 @@ class RulesRunner:
             )
         return facts
 
-    def _history(self, session: Session) -> MemoryHistory:
+    def _profiles(self, session: Session, today: date) -> dict[str, CustomerProfile]:
+        # Segments move with settled history, not by the minute: once a day is enough.
+        if self._profiles_day != today:
+            self._profiles_cache = profile_customers(load_records(session))
+            self._profiles_day = today
+        return self._profiles_cache
+
+    def _history(self, session: Session, facts: dict[str, FactSet] | None = None) -> MemoryHistory:
+        statement = select(FiringRow)
+        if facts is not None:
+            subjects = set(facts) | {f"customer:{f.customer_key}" for f in facts.values()}
+            statement = statement.where(col(FiringRow.subject_key).in_(subjects))
         return MemoryHistory(
             Record(r.rule_id, r.subject_key, r.rule_version, r.occurrence_key, r.fired_at)
-            for r in session.exec(select(FiringRow))
+            for r in session.exec(statement)
         )
 
     def _apply(self, firing: Firing, now: datetime) -> None:
