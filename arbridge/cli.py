@@ -249,7 +249,7 @@ def sandbox_clickup(
 
 @app.command()
 def demo(
-    invoices: Annotated[int, typer.Option(help="Invoices to generate.")] = 500,
+    invoices: Annotated[int, typer.Option(help="Invoices to generate.")] = 400,
     seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
     days: Annotated[int, typer.Option(help="Simulated days after the first sync.")] = 60,
     serve: Annotated[

@@ -102,7 +102,7 @@ def _emulator(rate_limit: int, seed: int) -> Emulator:
 
 def run_demo(
     *,
-    invoices: int = 500,
+    invoices: int = 400,
     seed: int = 1,
     days: int = 60,
     serve: bool = False,
