@@ -74,6 +74,16 @@ def _emit(payload: dict[str, Any], as_json: bool, human: str) -> None:
     )
 
 
+def _open_store(settings: Settings) -> Any:
+    """The migrated store, or exit 2 naming what is wrong with database_url."""
+    from arbridge.app import open_store
+
+    try:
+        return open_store(settings)
+    except ConfigError as error:
+        _fail_config(error)
+
+
 @app.command()
 def run(
     config: ConfigOption = None,
@@ -154,16 +164,9 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Outbox depth, failing operations with their last error, cursors and sync times."""
     from arbridge.app import store_status
     from arbridge.clock import SystemClock
-    from arbridge.store.db import check_reachable, make_engine
-    from arbridge.store.migrate import upgrade
 
     settings = _settings(config)
-    try:
-        engine = make_engine(settings.database_url)
-        check_reachable(engine)
-    except ConfigError as error:
-        _fail_config(error)
-    upgrade(engine)
+    engine = _open_store(settings)
     report = store_status(engine, SystemClock())
     if settings.rules.packs:
         from arbridge.sync.rules import load_configured_rules
@@ -221,16 +224,9 @@ def config_check(config: ConfigOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Apply schema migrations (also done on every start)."""
-    from arbridge.store.db import check_reachable, make_engine
-    from arbridge.store.migrate import current_revision, upgrade
+    from arbridge.store.migrate import current_revision
 
-    settings = _settings(config)
-    try:
-        engine = make_engine(settings.database_url)
-        check_reachable(engine)
-    except ConfigError as error:
-        _fail_config(error)
-    upgrade(engine)
+    engine = _open_store(_settings(config))
     typer.echo(f"database at revision {current_revision(engine)}")
 
 
@@ -270,17 +266,10 @@ def demo(
 def _store_history(records: list[PaymentRecord], config: Path | None) -> int:
     """Write imported history in one transaction: all of the file or nothing."""
     from arbridge.clock import SystemClock
-    from arbridge.store.db import check_reachable, make_engine, transaction
+    from arbridge.store.db import transaction
     from arbridge.store.history import save_records
-    from arbridge.store.migrate import upgrade
 
-    settings = _settings(config)
-    try:
-        engine = make_engine(settings.database_url)
-        check_reachable(engine)
-    except ConfigError as error:
-        _fail_config(error)
-    upgrade(engine)
+    engine = _open_store(_settings(config))
     with transaction(engine) as session:
         written = save_records(session, records, origin="import", now=SystemClock().now())
     engine.dispose()
@@ -305,18 +294,11 @@ class _StoreRulesData:
 
     def __init__(self, config: Path | None) -> None:
         from arbridge.clock import SystemClock
-        from arbridge.store.db import check_reachable, make_engine
-        from arbridge.store.migrate import upgrade
         from arbridge.sync.reconcile import Reconciler
         from arbridge.sync.rules import RulesRunner
 
         settings = _settings(config)
-        try:
-            engine = make_engine(settings.database_url)
-            check_reachable(engine)
-        except ConfigError as error:
-            _fail_config(error)
-        upgrade(engine)
+        engine = _open_store(settings)
         self._clock = SystemClock()
         reconciler = Reconciler(engine, self._clock, frozenset(), settings.company.timezone)
         self._runner = RulesRunner(settings, engine, reconciler, dry_run=True)

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from arbridge.app import open_store
 from arbridge.clock import Clock, SystemClock
 from arbridge.insight.forecast import Collection, Estimate, PayDateEstimate
 from arbridge.insight.reports import ARItem
 from arbridge.model.invoice import Dispute, Invoice
 from arbridge.settings import Settings, load_settings
-from arbridge.store.db import check_reachable, make_engine, transaction
-from arbridge.store.migrate import upgrade
+from arbridge.store.db import transaction
 from arbridge.store.tables import InvoiceRow, PredictionRow, TaskLinkRow
 
 ESCALATED_STATUSES = frozenset({"escalated"})
@@ -33,10 +33,7 @@ class StoreReportData:
     @classmethod
     def from_config(cls, config: Path | None) -> StoreReportData:
         settings = load_settings(config)
-        engine = make_engine(settings.database_url)
-        check_reachable(engine)
-        upgrade(engine)
-        return cls(settings, engine)
+        return cls(settings, open_store(settings))
 
     def today(self) -> date:
         return self.clock.now().astimezone(ZoneInfo(self.settings.company.timezone)).date()
