@@ -252,11 +252,22 @@ def demo(
         bool, typer.Option("--serve", help="Keep the emulated ClickUp board up afterwards.")
     ] = False,
     as_json: JsonOption = False,
+    forecast_png: Annotated[
+        Path | None,
+        typer.Option("--forecast-png", help="Also chart the final book's 90-day cash forecast."),
+    ] = None,
 ) -> None:
     """The local demo: generated invoices mirrored into the emulated ClickUp, over HTTP."""
     from arbridge.demo.run import run_demo
 
-    summary = run_demo(invoices=invoices, seed=seed, days=days, serve=serve, as_json=as_json)
+    summary = run_demo(
+        invoices=invoices,
+        seed=seed,
+        days=days,
+        serve=serve,
+        as_json=as_json,
+        forecast_png=forecast_png,
+    )
     if as_json:
         typer.echo(json.dumps(summary))
     if summary["duplicate_tasks"] or summary["field_mismatches"]:

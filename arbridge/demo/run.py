@@ -109,6 +109,7 @@ def run_demo(
     as_json: bool = False,
     rate_limit: int = DEMO_RATE_LIMIT,
     workdir: Path | None = None,
+    forecast_png: Path | None = None,
 ) -> dict[str, Any]:
     console = Console(quiet=as_json)
     configure(level="WARNING", fmt="console" if not as_json else "json")
@@ -209,6 +210,8 @@ def run_demo(
             "initial_tasks_created": created,
             "elapsed_s": round(elapsed, 2),
         }
+        if forecast_png is not None:
+            summary["forecast_png"] = str(write_forecast(app, clock, forecast_png))
         if not as_json:
             _print_summary(console, summary)
         if serve:
@@ -218,6 +221,24 @@ def run_demo(
         app.sink.close()
         app.engine.dispose()
     return summary
+
+
+def write_forecast(app: App, clock: FakeClock, path: Path) -> Path:
+    """The next 90 days' expected collections from the demo's open book, beside two what-ifs."""
+    from arbridge.insight.forecast import build_forecast, write_png
+    from arbridge.reporting import StoreReportData
+
+    data = StoreReportData(app.settings, app.engine, clock)
+    today = data.today()
+    forecast = build_forecast(
+        [item.invoice for item in data.items(today)],
+        data.estimates(today),
+        start=today,
+        days=90,
+        scenarios=["top:10 delay:14d", "all delay:7d"],
+    )
+    write_png(forecast, path)
+    return path
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:

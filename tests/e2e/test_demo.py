@@ -1,0 +1,28 @@
+"""The demo end to end at a small size: the main job must keep working."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from arbridge.cli import app as cli
+
+
+def test_small_demo_mirrors_everything_once_and_charts_the_forecast(tmp_path: Path) -> None:
+    chart = tmp_path / "forecast.png"
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--invoices", "40", "--days", "10", "--json", "--forecast-png", str(chart)],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["tasks"] == summary["invoices"] > 40
+    assert summary["duplicate_tasks"] == 0
+    assert summary["field_mismatches"] == 0
+    assert summary["duplicate_reminders"] == 0
+    assert summary["noop_sync_requests"] == 0
+    assert summary["rules_fired"] > 0
+    assert summary["tasks_with_risk_score"] > 0
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
