@@ -17,6 +17,7 @@ COPY rules /app/rules
 ENV PATH="/app/.venv/bin:$PATH" \
     ARBRIDGE_CONFIG=/etc/arbridge/config.yaml \
     ARBRIDGE_DATABASE_URL=sqlite:////var/lib/arbridge/arbridge.db \
+    ARBRIDGE_RULES__DIRECTORY=/app/rules \
     PYTHONUNBUFFERED=1
 RUN mkdir -p /var/lib/arbridge && chown arbridge /var/lib/arbridge
 USER arbridge
