@@ -13,14 +13,14 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from arbridge.clock import Clock, SystemClock
-from arbridge.connector import TaskSink, discover
+from arbridge.connector import RemoteTask, TaskSink, discover
 from arbridge.errors import AuthError, ConfigError, TransientError
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.settings import Settings
 from arbridge.store import outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
-from arbridge.store.tables import InvoiceRow, TaskLinkRow
+from arbridge.store.tables import InvoiceRow, OutboxRow, TaskLinkRow
 from arbridge.sync.insight import InsightEngine, refresh_all, rerank
 from arbridge.sync.reconcile import Reconciler, ReconcileResult
 from arbridge.sync.rules import RulesRunner
@@ -147,9 +147,41 @@ class App:
             return 0
         return len(self.rules.tick(self.clock.now()).firings)
 
-    def sync_once(self) -> SyncReport:
+    def verify(self) -> int:
+        """Read every task back and mark what drifted in ClickUp for the next plan to repair.
+
+        A status a collector chose that arbridge does not map is left alone; tasks with
+        operations still queued are skipped (their state is about to change anyway). Returns
+        the number of tasks found to differ or to be missing.
+        """
+        remote = {task.key: task for task in self.sink.iter_tasks() if task.key}
+        drifted = 0
+        with transaction(self.engine) as session:
+            busy = set(session.exec(select(OutboxRow.task_key)).all())
+            links = session.exec(
+                select(TaskLinkRow).where(col(TaskLinkRow.task_id).is_not(None))
+            ).all()
+            for link in links:
+                if link.invoice_key in busy or link.planned is None:
+                    continue
+                seen = observed_state(link.planned, remote.get(link.invoice_key))
+                if seen == link.planned:
+                    continue
+                drifted += 1
+                log.warning("task drifted in ClickUp", task_key=link.invoice_key)
+                if seen is None:
+                    # Deleted in ClickUp: forget it so the next plan creates it again.
+                    link.task_id = None
+                    link.applied = None
+                link.planned = seen
+                session.add(link)
+        return drifted
+
+    def sync_once(self, *, verify: bool = False) -> SyncReport:
         """Re-derive every task and apply what differs; nothing is sent when all is in sync."""
         started = time.monotonic()
+        if verify and not self.dry_run:
+            self.verify()
         self.refresh_insight()
         queued = self.reconciler.resync_all(reason="sync --once")
         self.run_rules()
@@ -215,6 +247,21 @@ class App:
 
     def status(self) -> dict[str, Any]:
         return store_status(self.engine, self.clock)
+
+
+def observed_state(planned: dict[str, Any], task: RemoteTask | None) -> dict[str, Any] | None:
+    """``planned`` as the task really is in ClickUp (None when the task is gone)."""
+    if task is None:
+        return None
+    seen = dict(planned)
+    if task.status is not None:
+        seen["status"] = task.status
+    seen["due_date"] = task.due_date
+    fields = dict(planned.get("fields", {}))
+    for fact in fields:
+        fields[fact] = task.fields.get(fact)
+    seen["fields"] = fields
+    return seen
 
 
 def invoice_event(previous: str | None, invoice: Invoice) -> str | None:

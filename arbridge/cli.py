@@ -124,6 +124,13 @@ def sync(
     ] = False,
     config: ConfigOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; send nothing.")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Read every task back first (1 request per 100 tasks) and repair what drifted.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Re-derive every task from the stored invoices and send only what differs."""
@@ -138,7 +145,7 @@ def sync(
     except ConfigError as error:
         _fail_config(error)
     try:
-        report = application.sync_once()
+        report = application.sync_once(verify=verify)
     finally:
         application.close()
     payload = {

@@ -294,3 +294,39 @@ def test_a_retried_comment_is_found_on_the_real_task_not_posted_again(rig: Rig) 
     (task,) = rig.tasks()
     texts = [c.text for c in state.comments_on(task.id)]
     assert texts == ["Invoice is due today\n\n(arbridge ref due-1)"]
+
+
+def test_verify_repairs_drift_and_leaves_a_collectors_status_alone(rig: Rig) -> None:
+    import httpx
+
+    invoices = book(rig.clock, 4)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    rig.app.drain(2)
+    ids = {t.key: t.task_id for t in rig.app.sink.iter_tasks()}
+    edited, deleted, promised, _ = (ids[invoice.key] for invoice, _ in invoices)
+    state: Any = rig.emulator.app.emulator
+    amount_due = state.field_by_name("900100", "Amount due").id
+    with httpx.Client(
+        base_url=rig.settings.clickup.base_url, headers={"Authorization": "pk_ada_token"}
+    ) as person:
+        person.post(f"/task/{edited}/field/{amount_due}", json={"value": 1}).raise_for_status()
+        person.delete(f"/task/{deleted}").raise_for_status()
+        person.put(f"/task/{promised}", json={"status": "promise to pay"}).raise_for_status()
+    before = rig.emulator.stats()["requests"]
+    report = rig.app.sync_once(verify=True)
+    after = rig.emulator.stats()["requests"]
+    sent = {
+        k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)
+    }
+    assert sent == {
+        "GET /list/{list_id}/task": 1,
+        "POST /task/{task_id}/field/{field_id}": 1,
+        "POST /list/{list_id}/task": 1,
+    }
+    assert report.applied == 2
+    assert verify(rig.app, invoices)["field_mismatches"] == 1  # the promised task, on purpose
+    tasks = {t.key: t for t in rig.app.sink.iter_tasks()}
+    assert tasks[invoices[0][0].key].fields["amount_due"] == str(invoices[0][0].balance.normalize())
+    assert state.tasks[promised].status == "promise to pay"
+    assert len(tasks) == 4
