@@ -222,8 +222,15 @@ class App:
             for thread in threads:
                 thread.start()
         log.info("arbridge running", workers=len(workers), dry_run=self.dry_run)
+        verified_at: datetime | None = None
+        every = timedelta(seconds=self.settings.sync.verify_every_s)
         while not stop.is_set():
             try:
+                if not self.dry_run and (
+                    verified_at is None or self.clock.now() - verified_at >= every
+                ):
+                    log.info("tasks read back", drifted=self.verify())
+                    verified_at = self.clock.now()
                 self.refresh_insight()
                 queued = self.reconciler.resync_all(reason="periodic resync")
                 self.run_rules()

@@ -130,6 +130,7 @@ class SyncSettings(_Section):
     retry_base_s: float = Field(default=5.0, gt=0)
     retry_max_s: float = Field(default=900.0, gt=0)
     lease_s: float = Field(default=120.0, gt=0)
+    verify_every_s: float = Field(default=86400.0, gt=0)
 
 
 class InsightSettings(_Section):
