@@ -115,18 +115,11 @@ def _add_days(start: date, count: int, business: bool, calendar: BusinessCalenda
 
 def to_intents(action: CompiledAction, ctx: FiringContext) -> list[i.Intent]:
     """The intents of one action; raises TemplateProblem when its template cannot render."""
+    fixed = fixed_intents(action)
+    if fixed is not None:
+        return fixed
     model = action.model
     key = f"{ctx.key}#{action.index}"
-    if isinstance(model, SetStatusAction):
-        return [i.SetStatus(status=model.set_status)]
-    if isinstance(model, AssignAction):
-        return [i.Assign(users=tuple(model.assign.users))]
-    if isinstance(model, UnassignAction):
-        return [i.Unassign(users=tuple(model.unassign.users))]
-    if isinstance(model, SetPriorityAction):
-        return [i.SetPriority(priority=model.set_priority)]
-    if isinstance(model, SetFieldAction):
-        return [i.SetField(field=model.set_field.field, value=model.set_field.value)]
     if isinstance(model, CommentAction):
         assert action.template is not None
         text = action.template.render(ctx.template_context)
@@ -141,26 +134,45 @@ def to_intents(action: CompiledAction, ctx: FiringContext) -> list[i.Intent]:
         due = None if body.due_in_days is None else ctx.today + timedelta(days=body.due_in_days)
         name = action.template.render(ctx.template_context)
         return [i.CreateSubtask(name=name, key=key, assignees=tuple(body.users), due_date=due)]
+    assert isinstance(model, PauseRemindersAction)
+    pause = model.pause_reminders
+    if pause.until_fact is None:
+        assert pause.days is not None
+        return [
+            i.PauseReminders(
+                until=_add_days(ctx.today, pause.days, pause.business_days, ctx.calendar)
+            )
+        ]
+    start = ctx.facts.get(pause.until_fact)
+    if not isinstance(start, date):
+        return []  # nothing to pause until; the trace shows the null fact
+    until = _add_days(start, pause.plus_days, pause.business_days, ctx.calendar)
+    return [i.PauseReminders(until=until)]
+
+
+def fixed_intents(action: CompiledAction) -> list[i.Intent] | None:
+    """The intents of an action that reads nothing of the firing (None for the others).
+
+    Intents are frozen, so one firing's may be reused for the next: a large tick keeps a
+    copy per firing otherwise, which is much of its memory."""
+    model = action.model
+    if isinstance(model, SetStatusAction):
+        return [i.SetStatus(status=model.set_status)]
+    if isinstance(model, AssignAction):
+        return [i.Assign(users=tuple(model.assign.users))]
+    if isinstance(model, UnassignAction):
+        return [i.Unassign(users=tuple(model.unassign.users))]
+    if isinstance(model, SetPriorityAction):
+        return [i.SetPriority(priority=model.set_priority)]
+    if isinstance(model, SetFieldAction):
+        return [i.SetField(field=model.set_field.field, value=model.set_field.value)]
     if isinstance(model, MentionAction):
         return [i.Mention(users=tuple(model.mention.users))]
     if isinstance(model, AddTagAction):
         return [i.AddTag(tag=model.add_tag)]
-    if isinstance(model, PauseRemindersAction):
-        pause = model.pause_reminders
-        if pause.until_fact is None:
-            assert pause.days is not None
-            return [
-                i.PauseReminders(
-                    until=_add_days(ctx.today, pause.days, pause.business_days, ctx.calendar)
-                )
-            ]
-        start = ctx.facts.get(pause.until_fact)
-        if not isinstance(start, date):
-            return []  # nothing to pause until; the trace shows the null fact
-        until = _add_days(start, pause.plus_days, pause.business_days, ctx.calendar)
-        return [i.PauseReminders(until=until)]
-    assert isinstance(model, StopAction)
-    return [i.Stop()]
+    if isinstance(model, StopAction):
+        return [i.Stop()]
+    return None
 
 
 def mentions_of(actions: Sequence[CompiledAction]) -> tuple[str, ...]:

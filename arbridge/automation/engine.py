@@ -9,6 +9,7 @@ order wins, the conflict written into the trace.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from arbridge.automation import conditions
 from arbridge.automation import intents as i
-from arbridge.automation.actions import FiringContext, mentions_of, to_intents
+from arbridge.automation.actions import FiringContext, fixed_intents, mentions_of, to_intents
 from arbridge.automation.facts import FactSet
 from arbridge.automation.history import History
 from arbridge.automation.loader import CompiledRule, RuleSet
@@ -39,7 +40,8 @@ from arbridge.model.calendar import BusinessCalendar
 __all__ = ["Deferred", "Evaluation", "Event", "Firing", "ScheduleTick", "Trigger", "evaluate"]
 
 
-@dataclass(frozen=True)
+# Slotted: a tick over a large book holds one per firing, and no dict per instance.
+@dataclass(frozen=True, slots=True)
 class Firing:
     """One rule fired for one invoice. Grouped firings share ``group_key`` and list the group's
     invoices oldest first; the shared comment is on the oldest's firing."""
@@ -59,7 +61,7 @@ class Firing:
         return sum(1 for x in self.intents if isinstance(x, i.PostComment) and x.reminder)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deferred:
     """A firing held back (quiet hours, a group already served today); re-evaluate the same
     trigger at ``not_before``."""
@@ -86,7 +88,7 @@ class Evaluation:
         ]
 
 
-@dataclass
+@dataclass(slots=True)
 class _InvoiceState:
     paused_until: date | None
     stopped_by: str | None = None
@@ -100,6 +102,10 @@ class _Run:
     facts: Mapping[str, FactSet]
     states: dict[str, _InvoiceState]
     trace: Trace
+    explain: bool = True
+    # Per rule (by identity, for this run): each action's intents when they are the same for
+    # every firing, built once and shared.
+    fixed: dict[int, tuple[list[i.Intent] | None, ...]] = field(default_factory=dict)
     firings: list[Firing] = field(default_factory=list)
     deferred: list[Deferred] = field(default_factory=list)
 
@@ -112,9 +118,15 @@ def evaluate(
     now: datetime,
     calendar: BusinessCalendar,
     timezone: ZoneInfo | str,
+    *,
+    explain: bool = True,
 ) -> Evaluation:
     """Evaluate every rule for the invoices a trigger concerns (an event: its invoice; a tick:
-    all of ``facts_by_invoice``). ``now`` must be timezone-aware."""
+    all of ``facts_by_invoice``). ``now`` must be timezone-aware.
+
+    With ``explain=False`` the firings and deferrals are the same but the trace keeps only the
+    conflicts: no per-rule, per-invoice entries. A tick over a large book spends most of its
+    time and memory building those entries, and only ``rules explain`` and tests read them."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
@@ -131,14 +143,34 @@ def evaluate(
         facts=facts,
         states={k: _InvoiceState(_paused(f)) for k, f in facts.items()},
         trace=Trace(at=moment.local.isoformat(), trigger=trigger.describe()),
+        explain=explain,
     )
     keys = sorted(facts)
+    # A tick over a large book allocates millions of short-lived objects; the collector's
+    # repeated passes over the (long-lived) facts then cost a third of the tick, and nothing
+    # made here needs collecting before the tick ends.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _run_rules(run, ruleset, trigger, keys)
+    finally:
+        if collecting:
+            gc.enable()
+    return Evaluation(now, tuple(run.firings), tuple(run.deferred), run.trace)
+
+
+def _run_rules(run: _Run, ruleset: RuleSet, trigger: Trigger, keys: list[str]) -> None:
+    moment, facts, explain = run.moment, run.facts, run.explain
     for rule in ruleset:
-        eligible = [
-            (key, t)
-            for key in keys
-            if (t := _screen(run, rule, trigger, key)).outcome is Outcome.FIRED
-        ]
+        plan = _plan(rule, trigger, moment)
+        if explain:
+            eligible = [
+                (key, t)
+                for key in keys
+                if (t := _screen(run, rule, plan, key)).outcome is Outcome.FIRED
+            ]
+        else:
+            eligible = _screen_quietly(run, rule, plan, keys)
         if rule.policy.group_by is None:
             for key, rule_trace in eligible:
                 _fire(run, rule, [key], {key: rule_trace})
@@ -149,7 +181,6 @@ def evaluate(
             traces = dict(eligible)
             for customer, members in sorted(by_customer.items()):
                 _fire_group(run, rule, customer, members, traces)
-    return Evaluation(now, tuple(run.firings), tuple(run.deferred), run.trace)
 
 
 def _paused(facts: FactSet) -> date | None:
@@ -157,7 +188,51 @@ def _paused(facts: FactSet) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _screen(run: _Run, rule: CompiledRule, trigger: Trigger, key: str) -> RuleTrace:
+@dataclass(frozen=True)
+class _Plan:
+    """What screening a rule needs that depends on the rule and the time, not the invoice."""
+
+    matched: bool
+    trigger: str
+    sends_reminders: bool
+    quiet_until: datetime | None
+
+
+def _plan(rule: CompiledRule, trigger: Trigger, moment: Moment) -> _Plan:
+    matched, why = match_trigger(rule, trigger, moment)
+    return _Plan(matched, why, rule.sends_reminders, quiet_until(rule, moment))
+
+
+def _screen_quietly(
+    run: _Run, rule: CompiledRule, plan: _Plan, keys: list[str]
+) -> list[tuple[str, RuleTrace]]:
+    """``_screen`` without tracing the invoices that may not fire: same checks, same order,
+    same deferrals."""
+    if not rule.enabled or not plan.matched:
+        return []
+    moment, history, facts, states = run.moment, run.history, run.facts, run.states
+    today = moment.today
+    holds = conditions.predicate(rule.condition, today, moment.tz)
+    until = plan.quiet_until
+    reason = f"quiet hours until {until.isoformat()}" if until is not None else ""
+    eligible: list[tuple[str, RuleTrace]] = []
+    for key in keys:
+        state = states[key]
+        if state.stopped_by is not None or not holds(facts[key].values):
+            continue
+        if plan.sends_reminders and state.paused_until and state.paused_until >= today:
+            continue
+        outcome, _ = check_policy(rule, lookup(history, rule, key), moment)
+        if outcome is not None:
+            continue
+        if until is not None:
+            run.deferred.append(Deferred(rule.id, key, until, reason))
+            continue
+        eligible.append((key, RuleTrace(rule.id, rule.version, key, Outcome.FIRED)))
+    return eligible
+
+
+def _screen(run: _Run, rule: CompiledRule, plan: _Plan, key: str) -> RuleTrace:
     """Trace of the checks before firing; ``FIRED`` here means "may fire"."""
     trace = RuleTrace(rule.id, rule.version, key)
     run.trace.rules.append(trace)
@@ -169,8 +244,8 @@ def _screen(run: _Run, rule: CompiledRule, trigger: Trigger, key: str) -> RuleTr
         trace.outcome = Outcome.STOPPED
         trace.notes.append(f"stopped by rule {state.stopped_by}")
         return trace
-    matched, trace.trigger = match_trigger(rule, trigger, run.moment)
-    if not matched:
+    trace.trigger = plan.trigger
+    if not plan.matched:
         trace.outcome = Outcome.NOT_TRIGGERED
         return trace
     ok = conditions.evaluate(
@@ -179,7 +254,7 @@ def _screen(run: _Run, rule: CompiledRule, trigger: Trigger, key: str) -> RuleTr
     if not ok:
         trace.outcome = Outcome.CONDITIONS_FALSE
         return trace
-    if rule.sends_reminders and state.paused_until and state.paused_until >= run.moment.today:
+    if plan.sends_reminders and state.paused_until and state.paused_until >= run.moment.today:
         trace.outcome = Outcome.REMINDERS_PAUSED
         trace.notes.append(f"reminders paused until {state.paused_until.isoformat()}")
         return trace
@@ -188,7 +263,7 @@ def _screen(run: _Run, rule: CompiledRule, trigger: Trigger, key: str) -> RuleTr
     if outcome is not None:
         trace.outcome = outcome
         return trace
-    until = quiet_until(rule, run.moment)
+    until = plan.quiet_until
     if until is not None:
         trace.outcome = Outcome.DEFERRED
         reason = f"quiet hours until {until.isoformat()}"
@@ -250,13 +325,32 @@ def _fire(
     )
     matched = [run.facts[k] for k in keys]
     mentions = mentions_of(rule.actions)
+    fixed = run.fixed.get(id(rule))
+    if fixed is None:
+        fixed = run.fixed[id(rule)] = tuple(fixed_intents(a) for a in rule.actions)
+    templated = any(action.template is not None for action in rule.actions)
+    split = {k: run.facts[k].namespaces() for k in keys} if templated else {}
+    summaries = [split[k].get("invoice", {}) for k in split]
     produced: dict[str, list[i.Intent]] = {}
     try:
         for position, key in enumerate(keys):
             facts = run.facts[key]
+            # Only templates read the context, and building it is most of a firing's cost.
+            template_context = (
+                context(
+                    facts,
+                    matched,
+                    moment.local,
+                    rule.variables,
+                    matched_summaries=summaries,
+                    namespaces=split[key],
+                )
+                if templated
+                else {}
+            )
             ctx = FiringContext(
                 facts=facts,
-                template_context=context(facts, matched, moment.local, rule.variables),
+                template_context=template_context,
                 today=moment.today,
                 calendar=moment.calendar,
                 key=shared_key or occurrences[key],
@@ -264,9 +358,9 @@ def _fire(
             )
             produced[key] = [
                 intent
-                for action in rule.actions
+                for action, same in zip(rule.actions, fixed, strict=True)
                 if position == 0 or not action.per_group
-                for intent in to_intents(action, ctx)
+                for intent in (to_intents(action, ctx) if same is None else same)
             ]
     except TemplateProblem as exc:
         for key in keys:
@@ -275,8 +369,9 @@ def _fire(
         return
     for key in keys:
         kept = _settle(run, rule, key, produced[key], traces[key])
-        traces[key].intents.extend(_describe(x) for x in kept)
-        if group_key:
+        if run.explain:
+            traces[key].intents.extend(_describe(x) for x in kept)
+        if group_key and run.explain:
             traces[key].notes.append(f"group {group_key}: {', '.join(keys)}")
         run.firings.append(
             Firing(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from arbridge.automation.problems import did_you_mean
@@ -154,6 +155,23 @@ _CATALOGUE = [
 
 FACTS: dict[str, FactSpec] = {spec.name: spec for spec in _CATALOGUE}
 NAMESPACES = ("invoice", "customer", "insight", "event")
+_NAMES = tuple(FACTS)
+
+
+def _layout() -> dict[str, tuple[tuple[str, ...], itemgetter[Any]]]:
+    split: dict[str, list[str]] = {}
+    for name in _NAMES:
+        split.setdefault(name.partition(".")[0], []).append(name)
+    return {
+        head: (tuple(n.partition(".")[2] for n in names), itemgetter(*names, *names[:1]))
+        for head, names in split.items()
+    }
+
+
+# Per namespace: the short names and a getter of the values, for facts laid out as ``create``
+# lays them out (the catalogue, in order). The getter repeats the first name so it always
+# returns a tuple, even for a namespace of one fact.
+_LAYOUT = _layout()
 
 # What an entry of ``customer_invoices`` must carry (invoice facts without the prefix).
 SUMMARY_FIELDS = ("key", "number", "due_date", "amount", "balance", "currency", "days_overdue")
@@ -322,3 +340,18 @@ class FactSet:
         """``invoice`` -> ``{"number": ..., "balance": ...}`` for templates."""
         start = f"{prefix}."
         return {k[len(start) :]: v for k, v in self.values.items() if k.startswith(start)}
+
+    def namespaces(self) -> dict[str, dict[str, FactValue]]:
+        """Every top-level namespace at once, as ``namespace`` gives each."""
+        values = self.values
+        if tuple(values) == _NAMES:
+            return {
+                head: dict(zip(short, get(values), strict=False))
+                for head, (short, get) in _LAYOUT.items()
+            }
+        split: dict[str, dict[str, FactValue]] = {}
+        for name, value in self.values.items():
+            head, dot, rest = name.partition(".")
+            if dot:
+                split.setdefault(head, {})[rest] = value
+        return split

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,11 +53,12 @@ class Moment:
     tz: ZoneInfo
     calendar: BusinessCalendar
 
-    @property
+    # Cached: read once per rule and invoice in a tick, and the instance is frozen.
+    @cached_property
     def local(self) -> datetime:
         return self.now.astimezone(self.tz)
 
-    @property
+    @cached_property
     def today(self) -> date:
         return self.local.date()
 

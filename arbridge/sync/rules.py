@@ -117,8 +117,17 @@ class RulesRunner:
         with transaction(self.engine) as session:
             facts = self._facts(session, today, keys)
             history = self._history(session, None if keys is None else facts)
+        # The daemon applies firings and never reads the trace; building it for every open
+        # invoice and rule is most of a tick's time and memory.
         evaluation = evaluate(
-            self.loaded.rules, trigger, facts, history, now, self.calendar, self.zone
+            self.loaded.rules,
+            trigger,
+            facts,
+            history,
+            now,
+            self.calendar,
+            self.zone,
+            explain=False,
         )
         for firing in evaluation.firings:
             self._apply(firing, now)
