@@ -21,7 +21,7 @@ from arbridge.store import outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
 from arbridge.store.tables import InvoiceRow, OutboxRow, TaskLinkRow
-from arbridge.sync.insight import InsightEngine, refresh_all, rerank
+from arbridge.sync.insight import InsightEngine, refresh_all, rerank, snapshot_forecast
 from arbridge.sync.reconcile import Reconciler, ReconcileResult
 from arbridge.sync.rules import RulesRunner
 from arbridge.sync.worker import OutboxWorker
@@ -129,7 +129,10 @@ class App:
             self._fitted_at = now
             scored = refresh_all(self.insight, today, now)
             log.info("predictions refreshed", open_invoices=scored)
-        rerank(self.engine, today)
+            rerank(self.engine, today)
+            snapshot_forecast(self.engine, today, now)
+        else:
+            rerank(self.engine, today)
 
     def ingest(
         self, invoice: Invoice, customer: Customer | None = None, *, reason: str = "source change"

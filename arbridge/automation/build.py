@@ -42,6 +42,7 @@ class InsightValues:
     p_late_30: float | None = None
     predicted_pay_date: date | None = None
     expected_days_late: float | None = None
+    forecast_deviation_pct: float | None = None
 
 
 def invoice_values(invoice: Invoice, today: date, calendar: BusinessCalendar) -> dict[str, Any]:
@@ -138,6 +139,7 @@ def build_facts(
             "insight.p_late_30": insight.p_late_30,
             "insight.predicted_pay_date": insight.predicted_pay_date,
             "insight.expected_days_late": insight.expected_days_late,
+            "insight.forecast_deviation_pct": insight.forecast_deviation_pct,
         }
     )
     values.update(event or {})

@@ -142,6 +142,13 @@ _CATALOGUE = [
     _f("insight.predicted_pay_date", T.DATE, "Median predicted pay date.", nullable=True),
     _f("insight.expected_days_late", T.FLOAT, "Expected days late.", nullable=True),
     _f(
+        "insight.forecast_deviation_pct",
+        T.FLOAT,
+        "Collected so far against the forecast made at the last refit, in percent of the "
+        "expected amount (negative: behind), in the invoice's currency.",
+        nullable=True,
+    ),
+    _f(
         "event.actor", T.STR, "Email of whoever caused the event (collector events).", nullable=True
     ),
     _f(

@@ -7,14 +7,17 @@ risk fields cost requests only when a prediction really moves, not every day.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from arbridge.insight.forecast import Estimate
+from arbridge.insight.forecast import Estimate, build_forecast, deviation
 from arbridge.insight.history import PaymentRecord, record_from_invoice
 from arbridge.insight.model import Prediction, Predictor
 from arbridge.insight.queue import rank_queue
@@ -146,15 +149,7 @@ def rerank(engine: Engine, today: date) -> int:
     with transaction(engine) as session:
         rows = {row.invoice_key: row for row in session.exec(select(PredictionRow))}
         invoices = repo.lock_invoices(session, list(rows))
-        estimates = [
-            Estimate(
-                invoice_key=row.invoice_key,
-                predicted_pay_date=row.predicted_pay_date,
-                p90_pay_date=row.p90_pay_date,
-                p_late=row.p_late,
-            )
-            for row in rows.values()
-        ]
+        estimates = [_estimate(row) for row in rows.values()]
         for entry in rank_queue(invoices, estimates, today):
             row = rows[entry.invoice_key]
             if row.queue_bucket != entry.bucket:
@@ -174,3 +169,61 @@ def insight_facts(row: PredictionRow | None) -> InsightFacts | None:
 def get_predictions(session: Session, keys: list[str]) -> dict[str, PredictionRow]:
     rows = session.exec(select(PredictionRow).where(col(PredictionRow.invoice_key).in_(keys)))
     return {row.invoice_key: row for row in rows}
+
+
+FORECAST_SNAPSHOT = "insight.forecast_snapshot"
+FORECAST_WINDOW_DAYS = 30
+
+
+def snapshot_forecast(engine: Engine, today: date, now: datetime) -> dict[str, Any]:
+    """Store the next 30 days' expected collections per currency, to compare with what comes in."""
+    with transaction(engine) as session:
+        invoices = repo.lock_invoices(session, repo.invoice_keys(session))
+        estimates = [_estimate(row) for row in session.exec(select(PredictionRow))]
+        forecast = build_forecast(
+            [i for i in invoices if i.is_receivable],
+            estimates,
+            start=today,
+            days=FORECAST_WINDOW_DAYS,
+        )
+        expected = {
+            code: {day.isoformat(): str(amount) for day, amount in by_day.items()}
+            for code, by_day in forecast.expected_by_date().items()
+        }
+        snapshot = {"start": today.isoformat(), "expected": expected}
+        repo.set_cursor(session, FORECAST_SNAPSHOT, json.dumps(snapshot), now)
+    return snapshot
+
+
+def forecast_deviation(session: Session, today: date) -> dict[str, float]:
+    """Per currency, collections since the last snapshot against what it expected by today.
+
+    Only fully paid invoices count as collected (partial payments carry no date); a currency
+    with nothing expected yet has no deviation.
+    """
+    raw = repo.get_cursor(session, FORECAST_SNAPSHOT)
+    if raw is None:
+        return {}
+    snapshot = json.loads(raw)
+    start = date.fromisoformat(snapshot["start"])
+    expected = {
+        code: {date.fromisoformat(day): Decimal(amount) for day, amount in by_day.items()}
+        for code, by_day in snapshot["expected"].items()
+    }
+    paid = session.exec(select(InvoiceRow).where(InvoiceRow.status == "paid")).all()
+    payments = []
+    for row in paid:
+        invoice = Invoice.model_validate(row.data)
+        if invoice.paid_date is not None and start <= invoice.paid_date <= today:
+            payments.append((invoice.paid_date, invoice.currency, invoice.amount_paid))
+    found = deviation(expected, payments, start, today)
+    return {d.currency: float(d.percent) for d in found if d.percent is not None}
+
+
+def _estimate(row: PredictionRow) -> Estimate:
+    return Estimate(
+        invoice_key=row.invoice_key,
+        predicted_pay_date=row.predicted_pay_date,
+        p90_pay_date=row.p90_pay_date,
+        p_late=row.p_late,
+    )

@@ -41,7 +41,7 @@ from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.history import load_records
 from arbridge.store.tables import CollectionRow, FiringRow, InvoiceRow
-from arbridge.sync.insight import get_predictions
+from arbridge.sync.insight import forecast_deviation, get_predictions
 from arbridge.sync.plan import OpKind
 from arbridge.sync.reconcile import Reconciler
 
@@ -159,6 +159,7 @@ class RulesRunner:
         collections = repo.get_collections(session, invoice_keys)
         predictions = get_predictions(session, invoice_keys)
         profiles = self._profiles(session, today)
+        behind = forecast_deviation(session, today)
         wanted = set(keys) if keys is not None else None
         facts: dict[str, FactSet] = {}
         for invoice in invoices:
@@ -183,13 +184,14 @@ class RulesRunner:
                     average_days_late=profile.mean_days_late,
                     preferred_weekday=profile.preferred_weekday,
                 ),
-                insight=None
+                insight=InsightValues(forecast_deviation_pct=behind.get(invoice.currency))
                 if prediction is None
                 else InsightValues(
                     risk_score=prediction.risk_score,
                     p_late=prediction.p_late,
                     p_late_30=prediction.p_late_30,
                     predicted_pay_date=prediction.predicted_pay_date,
+                    forecast_deviation_pct=behind.get(invoice.currency),
                 ),
             )
         return facts

@@ -330,3 +330,68 @@ def test_verify_repairs_drift_and_leaves_a_collectors_status_alone(rig: Rig) -> 
     assert tasks[invoices[0][0].key].fields["amount_due"] == str(invoices[0][0].balance.normalize())
     assert state.tasks[promised].status == "promise to pay"
     assert len(tasks) == 4
+
+
+def test_forecast_deviation_compares_collections_with_the_last_snapshot(rig: Rig) -> None:
+    import json as jsonlib
+
+    from arbridge.insight.generate import generate_history
+    from arbridge.store import repo
+    from arbridge.store.db import transaction
+    from arbridge.store.history import save_records
+    from arbridge.sync.insight import FORECAST_SNAPSHOT, forecast_deviation
+
+    today = rig.clock.now().date()
+    history = generate_history(30, 900, seed=4, start=today - timedelta(days=720))
+    with transaction(rig.app.engine) as session:
+        save_records(session, history, origin="import", now=rig.clock.now())
+    invoices = book(rig.clock, 40)
+    for invoice, customer in invoices:
+        rig.app.reconciler.upsert(invoice, customer)
+    rig.app.refresh_insight(force=True)
+    with transaction(rig.app.engine) as session:
+        snapshot = jsonlib.loads(repo.get_cursor(session, FORECAST_SNAPSHOT) or "{}")
+        assert forecast_deviation(session, today) == {
+            code: -100.0
+            for code, days in snapshot["expected"].items()
+            if sum(Decimal(v) for d, v in days.items() if d <= today.isoformat())
+        }
+
+    # Four weeks on, most of the snapshot window is due; one invoice has been paid in it.
+    rig.clock.advance(timedelta(days=28))
+    later = rig.clock.now().date()
+
+    def expected_by(code: str) -> Decimal:
+        days = snapshot["expected"].get(code, {})
+        return sum((Decimal(v) for d, v in days.items() if d <= later.isoformat()), Decimal(0))
+
+    invoice, customer = next((i, c) for i, c in invoices if expected_by(i.currency) > 0)
+    rig.app.reconciler.upsert(
+        with_payment(invoice, invoice.balance, later, rig.clock.now() + timedelta(hours=1)),
+        customer,
+    )
+    expected_today = expected_by(invoice.currency)
+    with transaction(rig.app.engine) as session:
+        found = forecast_deviation(session, later)
+    want = (100 * (invoice.total - expected_today) / expected_today).quantize(Decimal("0.1"))
+    assert found[invoice.currency] == float(want)
+
+    from pathlib import Path
+
+    from arbridge.sync.rules import RulesRunner
+
+    rules = rig.settings.rules.model_copy(
+        update={
+            "directory": str(Path(__file__).resolve().parents[2] / "rules"),
+            "packs": ["dunning"],
+        }
+    )
+    packs = rig.settings.model_copy(update={"rules": rules})
+    facts = RulesRunner(packs, rig.app.engine, rig.app.reconciler).facts_at(rig.clock.now())
+    same = [
+        f
+        for key, f in facts.items()
+        if key != invoice.key and f.get("invoice.currency") == invoice.currency
+    ]
+    assert same
+    assert {f.get("insight.forecast_deviation_pct") for f in same} == {float(want)}
