@@ -134,6 +134,9 @@ def build_facts(
             "customer.preferred_weekday": None
             if stats.preferred_weekday is None
             else WEEKDAYS[stats.preferred_weekday],
+            "customer.preferred_weekday_today": None
+            if stats.preferred_weekday is None
+            else today.weekday() == stats.preferred_weekday,
             "insight.risk_score": insight.risk_score,
             "insight.p_late": insight.p_late,
             "insight.p_late_30": insight.p_late_30,

@@ -136,6 +136,12 @@ _CATALOGUE = [
         nullable=True,
         values=WEEKDAYS,
     ),
+    _f(
+        "customer.preferred_weekday_today",
+        T.BOOL,
+        "True on the customer's preferred weekday (null while it is unknown): send on that day.",
+        nullable=True,
+    ),
     _f("insight.risk_score", T.INT, "Risk of late payment, 0-100.", nullable=True),
     _f("insight.p_late", T.FLOAT, "Probability of paying after the due date.", nullable=True),
     _f("insight.p_late_30", T.FLOAT, "Probability of paying over 30 days late.", nullable=True),

@@ -158,3 +158,39 @@ def test_the_sandbox_keeps_templates_to_data(source: str, message: str | None) -
         return
     with pytest.raises(TemplateProblem, match=re.escape(message)):
         compile_template(source, {})
+
+
+def test_preferred_weekday_today_lets_a_rule_wait_for_the_customers_day() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from arbridge.automation.build import CustomerStats, build_facts
+    from arbridge.model.calendar import BusinessCalendar
+    from arbridge.model.invoice import Invoice, InvoiceStatus, Source, SourceVersion
+
+    invoice = Invoice(
+        source=Source.STRIPE,
+        source_account="acct",
+        source_id="in_1",
+        number="INV-1",
+        customer_id="cus_1",
+        customer_name="Acme",
+        issue_date=date(2026, 2, 1),
+        due_date=date(2026, 3, 1),
+        currency="USD",
+        total=Decimal("10.00"),
+        amount_paid=Decimal(0),
+        balance=Decimal("10.00"),
+        status=InvoiceStatus.OPEN,
+        version=SourceVersion(updated_at=datetime(2026, 2, 1, tzinfo=UTC)),
+    )
+    calendar = BusinessCalendar()
+    thursday = CustomerStats(preferred_weekday=3)
+
+    def fact(day: date, stats: CustomerStats | None) -> object:
+        facts = build_facts(invoice, None, today=day, calendar=calendar, stats=stats)
+        return facts.get("customer.preferred_weekday_today")
+
+    assert fact(date(2026, 3, 5), thursday) is True  # a Thursday
+    assert fact(date(2026, 3, 6), thursday) is False
+    assert fact(date(2026, 3, 5), None) is None
