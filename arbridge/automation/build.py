@@ -94,6 +94,7 @@ def build_facts(
     stats: CustomerStats | None = None,
     insight: InsightValues | None = None,
     event: Mapping[str, Any] | None = None,
+    checks: Sequence[str] = (),
 ) -> FactSet:
     """All facts of ``invoice`` on ``today``.
 
@@ -120,6 +121,7 @@ def build_facts(
             "invoice.disputed": state.disputed or invoice.status is InvoiceStatus.DISPUTED,
             "invoice.reminders_paused_until": state.reminders_paused_until,
             "invoice.tags": state.tags,
+            "invoice.checks": tuple(checks),
             "invoice.assignees": state.assignees,
             "customer.key": customer.key if customer else invoice.customer_key,
             "customer.name": customer.name if customer else invoice.customer_name,

@@ -108,6 +108,13 @@ _CATALOGUE = [
         nullable=True,
     ),
     _f("invoice.tags", T.LIST_STR, "Tags on the task."),
+    _f(
+        "invoice.checks",
+        T.LIST_STR,
+        "Codes of data problems found on the invoice: missing_billing_email, missing_due_date, "
+        "due_before_issue, due_date_past, terms_mismatch, line_total_mismatch, "
+        "duplicate_number, unusual_currency.",
+    ),
     _f("invoice.assignees", T.LIST_STR, "Emails of the users assigned to the task."),
     _f("invoice.link", T.STR, "Link to the invoice at the source.", nullable=True),
     _f("customer.key", T.STR, "Stable identity of the customer."),

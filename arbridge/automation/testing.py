@@ -296,6 +296,7 @@ def _invoice_defaults(
     v.setdefault("invoice.customer_replied_since_last_reminder", False)
     v.setdefault("invoice.disputed", v["invoice.status"] == "disputed")
     v.setdefault("invoice.tags", [])
+    v.setdefault("invoice.checks", [])
     v.setdefault("invoice.assignees", [])
     v.setdefault("customer.key", "test:customer")
     v.setdefault("customer.name", "Acme Ltd")

@@ -33,9 +33,10 @@ from arbridge.automation.intents import (
 )
 from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
+from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
 from arbridge.model.calendar import BusinessCalendar
-from arbridge.model.invoice import Invoice
+from arbridge.model.invoice import Invoice, InvoiceStatus
 from arbridge.settings import Settings
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
@@ -170,6 +171,9 @@ class RulesRunner:
             profile = profiles.get(invoice.customer_id)
             row = collections.get(invoice.key)
             prediction = predictions.get(invoice.key)
+            # Drafts are judged today; a sent invoice as of its issue date (see the reconciler).
+            judged = today if invoice.status is InvoiceStatus.DRAFT else invoice.issue_date
+            findings = check_invoice(invoice, today=judged, others=invoices)
             facts[invoice.key] = build_facts(
                 invoice,
                 customers.get(invoice.customer_key),
@@ -177,6 +181,7 @@ class RulesRunner:
                 calendar=self.calendar,
                 collection=_collection_state(row),
                 customer_invoices=by_customer[invoice.customer_key],
+                checks=[finding.code for finding in findings],
                 stats=None
                 if profile is None
                 else CustomerStats(

@@ -202,3 +202,36 @@ def test_grouped_rule_posts_one_comment_per_customer_and_records_the_group_once(
     with transaction(engine) as session:
         subjects = sorted(row.subject_key for row in session.exec(select(FiringRow)))
     assert subjects == sorted([first.key, second.key, "customer:" + first.customer_key])
+
+
+def test_invoice_checks_are_a_rule_fact(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "checks.yaml").write_text(
+        "rules:\n"
+        "  - id: fix-email\n"
+        "    description: ask for a billing email before reminders are due\n"
+        "    triggers: [{event: invoice.created}]\n"
+        "    conditions: {all: [{fact: invoice.checks, contains: missing_billing_email}]}\n"
+        "    actions: [{set_priority: high}]\n"
+    )
+    config = Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(tmp_path), "packs": ["checks"]},
+        }
+    )
+    clock = FakeClock(datetime(2026, 2, 20, 10, 0, tzinfo=UTC))
+    reconciler = Reconciler(engine, clock, OWNED, "UTC")
+    runner = RulesRunner(config, engine, reconciler)
+    assert runner.loaded.problems == []
+    clean, customer = invoice_due(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    no_email = Invoice.model_validate(
+        clean.model_dump() | {"source_id": "in_2", "number": "INV-2", "billing_email": None}
+    )
+    for invoice in (clean, no_email):
+        reconciler.upsert(invoice, customer)
+    fired = [
+        f.invoice_key
+        for invoice in (clean, no_email)
+        for f in runner.event("invoice.created", invoice.key, clock.now()).firings
+    ]
+    assert fired == [no_email.key]
