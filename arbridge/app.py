@@ -129,10 +129,8 @@ class App:
             self._fitted_at = now
             scored = refresh_all(self.insight, today, now)
             log.info("predictions refreshed", open_invoices=scored)
-            rerank(self.engine, today)
             snapshot_forecast(self.engine, today, now)
-        else:
-            rerank(self.engine, today)
+        rerank(self.engine, today)
 
     def ingest(
         self, invoice: Invoice, customer: Customer | None = None, *, reason: str = "source change"

@@ -297,11 +297,8 @@ def _store_history(records: list[PaymentRecord], config: Path | None) -> int:
 def _report_data(config: Path | None) -> Any:
     from arbridge.reporting import StoreReportData
 
-    _settings(config)
-    try:
-        return StoreReportData.from_config(config)
-    except ConfigError as error:
-        _fail_config(error)
+    settings = _settings(config)
+    return StoreReportData(settings, _open_store(settings))
 
 
 set_provider(_report_data)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from arbridge.app import open_store
 from arbridge.clock import Clock, SystemClock
-from arbridge.insight.forecast import Collection, Estimate, PayDateEstimate
+from arbridge.insight.forecast import Collection, PayDateEstimate
 from arbridge.insight.reports import ARItem
 from arbridge.model.invoice import Dispute, Invoice
-from arbridge.settings import Settings, load_settings
+from arbridge.settings import Settings
 from arbridge.store.db import transaction
 from arbridge.store.tables import InvoiceRow, PredictionRow, TaskLinkRow
+from arbridge.sync.insight import estimate_of
 
 ESCALATED_STATUSES = frozenset({"escalated"})
 
@@ -29,11 +28,6 @@ class StoreReportData:
         self.settings = settings
         self.engine = engine
         self.clock = clock or SystemClock()
-
-    @classmethod
-    def from_config(cls, config: Path | None) -> StoreReportData:
-        settings = load_settings(config)
-        return cls(settings, open_store(settings))
 
     def today(self) -> date:
         return self.clock.now().astimezone(ZoneInfo(self.settings.company.timezone)).date()
@@ -58,15 +52,7 @@ class StoreReportData:
 
     def estimates(self, today: date) -> Sequence[PayDateEstimate]:
         with transaction(self.engine) as session:
-            return [
-                Estimate(
-                    invoice_key=row.invoice_key,
-                    predicted_pay_date=row.predicted_pay_date,
-                    p90_pay_date=row.p90_pay_date,
-                    p_late=row.p_late,
-                )
-                for row in session.exec(select(PredictionRow))
-            ]
+            return [estimate_of(row) for row in session.exec(select(PredictionRow))]
 
     def disputes(self) -> Sequence[Dispute]:
         # Disputes arrive with the Stripe connector; until then only collectors' statuses count.

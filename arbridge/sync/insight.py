@@ -149,7 +149,7 @@ def rerank(engine: Engine, today: date) -> int:
     with transaction(engine) as session:
         rows = {row.invoice_key: row for row in session.exec(select(PredictionRow))}
         invoices = repo.lock_invoices(session, list(rows))
-        estimates = [_estimate(row) for row in rows.values()]
+        estimates = [estimate_of(row) for row in rows.values()]
         for entry in rank_queue(invoices, estimates, today):
             row = rows[entry.invoice_key]
             if row.queue_bucket != entry.bucket:
@@ -179,7 +179,7 @@ def snapshot_forecast(engine: Engine, today: date, now: datetime) -> dict[str, A
     """Store the next 30 days' expected collections per currency, to compare with what comes in."""
     with transaction(engine) as session:
         invoices = repo.lock_invoices(session, repo.invoice_keys(session))
-        estimates = [_estimate(row) for row in session.exec(select(PredictionRow))]
+        estimates = [estimate_of(row) for row in session.exec(select(PredictionRow))]
         forecast = build_forecast(
             [i for i in invoices if i.is_receivable],
             estimates,
@@ -220,7 +220,8 @@ def forecast_deviation(session: Session, today: date) -> dict[str, float]:
     return {d.currency: float(d.percent) for d in found if d.percent is not None}
 
 
-def _estimate(row: PredictionRow) -> Estimate:
+def estimate_of(row: PredictionRow) -> Estimate:
+    """A stored prediction as the forecast and the queue read it."""
     return Estimate(
         invoice_key=row.invoice_key,
         predicted_pay_date=row.predicted_pay_date,

@@ -11,7 +11,6 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -324,14 +323,13 @@ class RulesRunner:
 def _collection_state(row: CollectionRow | None) -> CollectionState:
     if row is None:
         return CollectionState()
-    values: dict[str, Any] = {
-        "reminders_sent": row.reminders_sent,
-        "last_reminder_at": row.last_reminder_at,
-        "customer_replied_since_last_reminder": row.customer_replied_since_last_reminder,
-        "promise_to_pay_date": row.promise_to_pay_date,
-        "reminders_paused_until": row.reminders_paused_until,
-        "task_status": row.status,
-        "tags": tuple(row.tags),
-        "assignees": tuple(row.assignees),
-    }
-    return CollectionState(**values)
+    return CollectionState(
+        reminders_sent=row.reminders_sent,
+        last_reminder_at=row.last_reminder_at,
+        customer_replied_since_last_reminder=row.customer_replied_since_last_reminder,
+        promise_to_pay_date=row.promise_to_pay_date,
+        reminders_paused_until=row.reminders_paused_until,
+        task_status=row.status,
+        tags=tuple(row.tags),
+        assignees=tuple(row.assignees),
+    )
