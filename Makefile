@@ -19,7 +19,7 @@ lint: venv
 	$(BIN)/ruff format --check arbridge connectors tests bench
 
 typecheck: venv
-	$(BIN)/mypy arbridge connectors/clickup/arbridge_clickup
+	$(BIN)/mypy arbridge connectors/clickup/arbridge_clickup connectors/quickbooks/arbridge_quickbooks connectors/stripe/arbridge_stripe
 
 pytest: venv
 	$(BIN)/pytest -q

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -63,6 +63,10 @@ class _Section(BaseModel):
 class ClickUpSettings(_Section):
     token: SecretStr = Field(description="Personal token (pk_...) or OAuth access token.")
     base_url: str = "https://api.clickup.com/api/v2"
+    # The webhook's HMAC key; `arbridge clickup webhook create` stores it in the store instead.
+    webhook_secret: SecretStr | None = None
+    # A date field collectors fill in when a customer promises to pay (read, never written).
+    promise_to_pay_field: str | None = "Promise to pay date"
     list_id: str = Field(min_length=1)
     team_id: str | None = None
     requests_per_minute: int = Field(default=100, ge=1)
@@ -105,6 +109,51 @@ class ClickUpSettings(_Section):
                 "again after a crash"
             )
         return value
+
+
+class QuickBooksSettings(_Section):
+    """QuickBooks Online: an Intuit app's keys; tokens come from ``arbridge quickbooks connect``
+    and are kept, encrypted, in the store (never in this file)."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    environment: Literal["production", "sandbox"] = "production"
+    # None: Intuit's own hosts for the environment (set only for the local emulator).
+    api_base_url: str | None = None
+    oauth_base_url: str | None = None
+    redirect_uri: str = "http://localhost:8080/oauth/quickbooks/callback"
+    webhook_verifier_token: SecretStr | None = None
+    minorversion: int = Field(default=75, ge=75)
+    poll_interval_s: float = Field(default=300.0, gt=0)
+    full_sweep_every_s: float = Field(default=86400.0, gt=0)
+    requests_per_minute: int = Field(default=500, ge=1)
+    max_concurrent: int = Field(default=10, ge=1, le=10)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+
+
+class StripeSettings(_Section):
+    api_key: SecretStr
+    api_base: str = "https://api.stripe.com"
+    webhook_secret: SecretStr | None = None
+    # Connect platforms: the account id used for objects that carry no ``account``.
+    account: str = "default"
+    poll_interval_s: float = Field(default=300.0, gt=0)
+    max_network_retries: int = Field(default=2, ge=0, le=10)
+    timeout_s: float = Field(default=30.0, gt=0)
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
+
+
+class ServerSettings(_Section):
+    """The daemon's HTTP server: webhooks, OAuth callback, health and metrics."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The address the outside world reaches this server at (webhook registration, OAuth).
+    public_url: str | None = None
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # /readyz fails when a source's last successful poll is older than this many intervals.
+    stale_poll_intervals: float = Field(default=3.0, gt=0)
 
 
 class CompanySettings(_Section):
@@ -159,6 +208,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///arbridge.db"
     clickup: ClickUpSettings
+    quickbooks: QuickBooksSettings | None = None
+    stripe: StripeSettings | None = None
+    server: ServerSettings = Field(default_factory=ServerSettings)
     company: CompanySettings = Field(default_factory=CompanySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     insight: InsightSettings = Field(default_factory=InsightSettings)
@@ -179,7 +231,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value in the config, for log redaction."""
-        return [self.clickup.token.get_secret_value()]
+        found: list[SecretStr | None] = [self.clickup.token, self.clickup.webhook_secret]
+        if self.quickbooks is not None:
+            found += [self.quickbooks.client_secret, self.quickbooks.webhook_verifier_token]
+        if self.stripe is not None:
+            found += [self.stripe.api_key, self.stripe.webhook_secret]
+        return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -183,4 +183,61 @@ class CollectionRow(SQLModel, table=True):
     priority: int | None = None
     assignees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Collectors' own facts, from ClickUp webhooks (changes arbridge made itself are ignored).
+    customer_replied_at: datetime | None = _ts(nullable=True)
+    disputed_by_collector: bool = False
+    collector_status: str | None = None
+    updated_at: datetime = _ts()
+
+
+class InboxRow(SQLModel, table=True):
+    """A verified webhook event, stored before the delivery is acknowledged. The unique
+    ``(provider, event_id)`` makes a re-delivery a no-op; rows are kept once processed so a
+    late duplicate is still recognised."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", name="uq_inbox_provider_event"),
+        Index("ix_inbox_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str
+    event_id: str
+    kind: str
+    account: str = ""
+    occurred_at: datetime | None = _ts(nullable=True)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _ts()
+    state: str = "pending"  # pending -> done | failed (permanent)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    lease_until: datetime | None = _ts(nullable=True)
+    processed_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CredentialRow(SQLModel, table=True):
+    """A connector's tokens, encrypted with the key in ARBRIDGE_SECRET_KEY."""
+
+    __tablename__ = "credentials"
+
+    name: str = Field(primary_key=True)
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = _ts()
+
+
+class DisputeRow(SQLModel, table=True):
+    """A payment dispute at the source; an open one marks its invoice disputed."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_invoice", "invoice_key"),)
+
+    key: str = Field(primary_key=True)
+    invoice_key: str | None = None
+    status: str
+    reason: str
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version_at: datetime = _ts()
+    version_seq: int = 0
     updated_at: datetime = _ts()

@@ -21,9 +21,9 @@ LEASE = timedelta(seconds=60)
 
 
 def test_migrations_reach_head_and_rerun_is_noop(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
 
 
 def test_older_version_never_overwrites_newer(engine: Engine, clock: FakeClock) -> None:

@@ -402,9 +402,9 @@ def test_unknown_key_points_at_that_key(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_section(tmp_path: Path) -> None:
-    path = write(tmp_path, minimal("\nstripe:\n  key: sk_x\n"))
+    path = write(tmp_path, minimal("\npaypal:\n  key: sk_x\n"))
     assert problems_of(path) == [
-        f"{path}:5:1: stripe: unknown key (check the spelling against config.example.yaml)"
+        f"{path}:5:1: paypal: unknown key (check the spelling against config.example.yaml)"
     ]
 
 

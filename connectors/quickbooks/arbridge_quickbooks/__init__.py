@@ -1,0 +1,1 @@
+"""QuickBooks Online for arbridge: OAuth, invoice source, webhooks and a local emulator."""

@@ -1,0 +1,1 @@
+"""Stripe for arbridge: invoice source, webhooks and a local emulator."""
