@@ -18,11 +18,15 @@ ENV PATH="/app/.venv/bin:$PATH" \
     ARBRIDGE_CONFIG=/etc/arbridge/config.yaml \
     ARBRIDGE_DATABASE_URL=sqlite:////var/lib/arbridge/arbridge.db \
     ARBRIDGE_RULES__DIRECTORY=/app/rules \
+    ARBRIDGE_SERVER__HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1
 RUN mkdir -p /var/lib/arbridge && chown arbridge /var/lib/arbridge
 USER arbridge
 WORKDIR /var/lib/arbridge
 VOLUME ["/var/lib/arbridge"]
+# Webhooks, /healthz, /readyz, /metrics and the QuickBooks OAuth callback.
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz')"
 # Mount the config at /etc/arbridge/config.yaml; pass secrets as environment variables.
 ENTRYPOINT ["arbridge"]
 CMD ["run"]

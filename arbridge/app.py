@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -15,9 +17,10 @@ from sqlmodel import col, select
 from arbridge.clock import Clock, SystemClock
 from arbridge.connector import RemoteTask, TaskSink, discover
 from arbridge.errors import AuthError, ConfigError, TransientError
+from arbridge.intake import Intake
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.settings import Settings
-from arbridge.store import outbox, repo
+from arbridge.store import inbox, outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
 from arbridge.store.tables import InvoiceRow, OutboxRow, TaskLinkRow
@@ -72,6 +75,7 @@ class App:
         clock: Clock | None = None,
         *,
         dry_run: bool = False,
+        intake: Callable[[App], Intake] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -93,6 +97,9 @@ class App:
             if settings.rules.packs
             else None
         )
+        self.intake = (
+            intake(self) if intake is not None else Intake(settings, engine, self.clock, self)
+        )
 
     @classmethod
     def from_settings(
@@ -102,8 +109,12 @@ class App:
         engine = make_engine(settings.database_url)
         check_reachable(engine)
         sink = build_sink(settings)
-        upgrade(engine)
-        return cls(settings, engine, sink, clock, dry_run=dry_run)
+        try:
+            upgrade(engine)
+            return cls(settings, engine, sink, clock, dry_run=dry_run)
+        except BaseException:
+            sink.close()
+            raise
 
     def worker(self, name: str = "worker-1") -> OutboxWorker:
         sync = self.settings.sync
@@ -212,17 +223,40 @@ class App:
             thread.join()
         return sum(w.stats.applied for w in pool)
 
-    def run(self, stop: threading.Event) -> None:
-        """The daemon: outbox workers plus a periodic full resync until ``stop`` is set."""
+    def run(self, stop: threading.Event, *, serve: bool = True) -> None:
+        """The daemon until ``stop`` is set: outbox workers, the webhook server and its inbox
+        worker, source polls on their schedules and a periodic full resync."""
         workers = [self.worker(f"worker-{i + 1}") for i in range(self.settings.sync.workers)]
         threads = [
-            threading.Thread(target=w.run_forever, args=(stop,), name=w.name, daemon=True)
+            threading.Thread(
+                target=w.run_forever,
+                args=(stop,),
+                kwargs={"idle_wait": 0.1},
+                name=w.name,
+                daemon=True,
+            )
             for w in workers
         ]
+        threads.append(
+            threading.Thread(
+                target=self.intake.inbox.run_forever, args=(stop,), name="inbox", daemon=True
+            )
+        )
+        scheduler = self._poll_scheduler()
+        server = None
         if not self.dry_run:
+            # The server first: a port already in use stops start-up before anything runs.
+            if serve:
+                server = self._start_server()
             for thread in threads:
                 thread.start()
-        log.info("arbridge running", workers=len(workers), dry_run=self.dry_run)
+            scheduler.start()
+        log.info(
+            "arbridge running",
+            workers=len(workers),
+            sources=sorted(self.intake.pollers),
+            dry_run=self.dry_run,
+        )
         verified_at: datetime | None = None
         every = timedelta(seconds=self.settings.sync.verify_every_s)
         while not stop.is_set():
@@ -244,12 +278,58 @@ class App:
             except Exception:
                 log.exception("periodic resync failed; retrying next interval")
             stop.wait(self.settings.sync.interval_s)
+        self.intake.inbox.wake.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        if server is not None:
+            server.stop()
         for thread in threads:
             if thread.is_alive():
                 thread.join(timeout=30)
         log.info("arbridge stopped")
 
+    def _poll_scheduler(self) -> Any:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone="UTC")
+        for name, poller in self.intake.pollers.items():
+            interval = self.intake.poll_interval(name)
+            # First poll at once (the backfill when the store is new), then on the interval;
+            # a poll still running when the next is due is not started twice.
+            scheduler.add_job(
+                poller.poll_once,
+                "interval",
+                seconds=interval,
+                id=f"poll-{name}",
+                next_run_time=datetime.now(UTC),
+                max_instances=1,
+                coalesce=True,
+            )
+        return scheduler
+
+    def _start_server(self) -> Any:
+        from arbridge.web.app import create_web_app
+        from arbridge.web.server import HttpServer
+
+        server = HttpServer(
+            create_web_app(self.intake.web_context()),
+            host=self.settings.server.host,
+            port=self.settings.server.port,
+        )
+        try:
+            server.start()
+        except OSError as exc:
+            raise ConfigError(
+                [
+                    f"server: cannot listen on {self.settings.server.host}:"
+                    f"{self.settings.server.port} ({exc.strerror}); set server.host/server.port"
+                ]
+            ) from None
+        log.info("http server listening", url=server.base_url)
+        return server
+
     def close(self) -> None:
+        self.intake.close()
         self.sink.close()
         self.engine.dispose()
 
@@ -307,7 +387,15 @@ def store_status(engine: Engine, clock: Clock) -> dict[str, Any]:
         cursors = {
             row.name: {"value": row.value, "updated_at": row.updated_at.isoformat()}
             for row in session.exec(select(CursorRow)).all()
+            if not row.name.startswith("source.")
         }
+        sources = {
+            row.name.split(".")[1]: json.loads(row.value)
+            for row in session.exec(select(CursorRow)).all()
+            if row.name.startswith("source.") and row.name.endswith(".state")
+        }
+        inbox_stats = inbox.stats(session)
+        parked = inbox.failed_events(session)
     return {
         "invoices": invoices,
         "tasks": tasks,
@@ -330,4 +418,31 @@ def store_status(engine: Engine, clock: Clock) -> dict[str, Any]:
             for op in failing
         ],
         "cursors": cursors,
+        "sources": {
+            name: {
+                **state,
+                "last_error": redactor.scrub(state.get("last_error")),
+                "ok": not state.get("auth_refused") and not state.get("last_error"),
+            }
+            for name, state in sorted(sources.items())
+        },
+        "inbox": {
+            "pending": inbox_stats.pending,
+            "failed": inbox_stats.failed,
+            "processed": inbox_stats.done,
+            "oldest_pending": (
+                inbox_stats.oldest_pending.isoformat() if inbox_stats.oldest_pending else None
+            ),
+            "failing_events": [
+                {
+                    "provider": row.provider,
+                    "event": row.event_id,
+                    "kind": row.kind,
+                    "attempts": row.attempts,
+                    "state": row.state,
+                    "last_error": redactor.scrub(row.last_error),
+                }
+                for row in parked
+            ],
+        },
     }

@@ -113,8 +113,19 @@ def run(
     signal.signal(signal.SIGHUP, _reload)
     try:
         application.run(stop)
+    except ConfigError as error:
+        stop.set()
+        _fail_config(error)
     finally:
         application.close()
+
+
+@app.command("secret-key")
+def secret_key() -> None:
+    """Print a new key for ARBRIDGE_SECRET_KEY (encrypts stored tokens)."""
+    from arbridge.store.credentials import new_key
+
+    typer.echo(new_key())
 
 
 @app.command()
@@ -200,6 +211,21 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     if "rules" in report:
         lines.append(f"rules: {report['rules']['active']} active")
         lines.extend(f"  ! {problem}" for problem in report["rules"]["problems"])
+    box_in = report["inbox"]
+    lines.append(
+        f"webhook inbox: {box_in['pending']} pending, {box_in['failed']} failed, "
+        f"{box_in['processed']} processed"
+    )
+    for event in box_in["failing_events"]:
+        lines.append(
+            f"  ! {event['provider']} {event['kind']} {event['event']} attempt "
+            f"{event['attempts']} ({event['state']}): {event['last_error']}"
+        )
+    for name, source in report["sources"].items():
+        verdict = "ok" if source["ok"] else "NOT OK"
+        lines.append(f"source {name}: {verdict}, last good poll {source['last_ok_at'] or 'never'}")
+        if source["last_error"]:
+            lines.append(f"  ! {source['last_error']}")
     for name, cursor in sorted(report["cursors"].items()):
         lines.append(f"cursor {name}: {cursor['value']} (updated {cursor['updated_at']})")
     typer.echo("\n".join(lines))

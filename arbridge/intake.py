@@ -1,0 +1,193 @@
+"""Everything that brings changes in: source pollers, the webhook inbox and its worker, and the
+web context the HTTP server serves them with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, text
+
+from arbridge.clock import Clock
+from arbridge.connector import discover
+from arbridge.errors import ConfigError
+from arbridge.settings import Settings
+from arbridge.source import CredentialStore, InboundEvent, InvoiceSource, WebhookRejected
+from arbridge.store import inbox
+from arbridge.store.db import transaction
+from arbridge.sync.inbox_worker import Handler, InboxProcessor
+from arbridge.sync.polling import SourcePoller, SourceState
+from arbridge.sync.sources import BatchApplier, Ingestor
+from arbridge.web.app import OAuthCallback, Verifier, WebContext
+from arbridge.web.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+SOURCE_NAMES = ("quickbooks", "stripe")
+
+
+def configured_sources(settings: Settings) -> list[str]:
+    return [name for name in SOURCE_NAMES if getattr(settings, name) is not None]
+
+
+def credential_store(settings: Settings, engine: Engine, clock: Clock) -> CredentialStore | None:
+    """The encrypted token store, when a configured source needs one (QuickBooks)."""
+    if settings.quickbooks is None:
+        return None
+    from arbridge.store.credentials import SqlCredentialStore, key_from_env
+
+    return SqlCredentialStore(engine, key_from_env(), clock)
+
+
+def source_builders(
+    settings: Settings, engine: Engine, clock: Clock
+) -> dict[str, Callable[[], InvoiceSource]]:
+    """How to build each configured source; a missing connector package is a ConfigError."""
+    names = configured_sources(settings)
+    if not names:
+        return {}
+    connectors = discover()
+    credentials = credential_store(settings, engine, clock)
+    problems = [
+        f"{name}: the arbridge-{name} connector is not installed"
+        for name in names
+        if name not in connectors
+    ]
+    if problems:
+        raise ConfigError(problems)
+    builders: dict[str, Callable[[], InvoiceSource]] = {}
+    for name in names:
+        connector: Any = connectors[name]
+
+        def build(connector: Any = connector) -> InvoiceSource:
+            source: InvoiceSource = connector.build_source(
+                settings,
+                credentials=credentials,
+                clock=clock,
+                secrets=settings.secrets(),
+            )
+            return source
+
+        builders[name] = build
+    return builders
+
+
+class Intake:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        clock: Clock,
+        target: Ingestor,
+        *,
+        builders: Mapping[str, Callable[[], InvoiceSource]] | None = None,
+        extra_handlers: Mapping[str, Handler] | None = None,
+        extra_verifiers: Mapping[str, Verifier] | None = None,
+        oauth_callbacks: Mapping[str, OAuthCallback] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.applier = BatchApplier(target)
+        if builders is None:
+            builders = source_builders(settings, engine, clock)
+        self.pollers = {
+            name: SourcePoller(name, build, self.applier, engine, clock)
+            for name, build in builders.items()
+        }
+        handlers: dict[str, Handler] = {name: self._resolver(name) for name in self.pollers}
+        handlers.update(extra_handlers or {})
+        sync = settings.sync
+        self.inbox = InboxProcessor(
+            engine,
+            clock,
+            handlers,
+            lease=timedelta(seconds=sync.lease_s),
+            retry_base=sync.retry_base_s,
+            retry_max=sync.retry_max_s,
+        )
+        self.metrics = Metrics(self._gauges)
+        self._verifiers: dict[str, Verifier] = {name: self._verifier(name) for name in self.pollers}
+        self._verifiers.update(extra_verifiers or {})
+        self._oauth = dict(oauth_callbacks or {})
+
+    def _resolver(self, name: str) -> Handler:
+        def handle(event: InboundEvent) -> None:
+            poller = self.pollers[name]
+            batch = poller.current().resolve(event)
+            self.applier.apply(batch, reason=f"{name} webhook {event.kind}")
+
+        return handle
+
+    def _verifier(self, name: str) -> Verifier:
+        def verify(headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+            try:
+                source = self.pollers[name].current()
+            except ConfigError as exc:
+                raise WebhookRejected(
+                    f"{name} is not usable: {exc.problems[0]}", status=503
+                ) from None
+            return source.verify_webhook(headers, body)
+
+        return verify
+
+    def poll_interval(self, name: str) -> float:
+        section = getattr(self.settings, name, None)
+        interval: float = (
+            self.settings.sync.interval_s if section is None else section.poll_interval_s
+        )
+        return interval
+
+    def poll_all(self) -> None:
+        for poller in self.pollers.values():
+            poller.poll_once()
+
+    def web_context(self) -> WebContext:
+        return WebContext(
+            engine=self.engine,
+            clock=self.clock,
+            metrics=self.metrics,
+            verifiers=self._verifiers,
+            readiness=self.readiness,
+            max_body_bytes=self.settings.server.max_body_bytes,
+            on_stored=self.inbox.wake.set,
+            oauth_callbacks=self._oauth,
+        )
+
+    def _gauges(self) -> dict[str, float]:
+        with transaction(self.engine) as session:
+            stats = inbox.stats(session)
+        return {"inbox_pending": stats.pending, "inbox_failed": stats.failed}
+
+    def source_states(self) -> dict[str, SourceState]:
+        return {name: SourceState.load(self.engine, name) for name in self.pollers}
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        problems: list[str] = []
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return False, {"problems": ["store: the database cannot be reached"]}
+        now = self.clock.now()
+        sources: dict[str, Any] = {}
+        for name, state in self.source_states().items():
+            sources[name] = state.as_dict()
+            interval = self.poll_interval(name)
+            limit = timedelta(seconds=interval * self.settings.server.stale_poll_intervals)
+            if state.auth_refused:
+                problems.append(f"{name}: {state.last_error}")
+            elif state.last_ok_at is None:
+                problems.append(f"{name}: the first poll has not finished yet")
+            elif now - datetime.fromisoformat(state.last_ok_at) > limit:
+                problems.append(
+                    f"{name}: no successful poll since {state.last_ok_at}"
+                    + (f" ({state.last_error})" if state.last_error else "")
+                )
+        return not problems, {"problems": problems, "sources": sources}
+
+    def close(self) -> None:
+        for poller in self.pollers.values():
+            poller.close()

@@ -1,0 +1,1 @@
+"""The daemon's HTTP face: webhooks in, health and metrics out, the QuickBooks OAuth callback."""
