@@ -42,14 +42,13 @@ def credential_store(settings: Settings, engine: Engine, clock: Clock) -> Creden
 
 
 def source_builders(
-    settings: Settings, engine: Engine, clock: Clock
+    settings: Settings, credentials: CredentialStore | None, clock: Clock
 ) -> dict[str, Callable[[], InvoiceSource]]:
     """How to build each configured source; a missing connector package is a ConfigError."""
     names = configured_sources(settings)
     if not names:
         return {}
     connectors = discover()
-    credentials = credential_store(settings, engine, clock)
     problems = [
         f"{name}: the arbridge-{name} connector is not installed"
         for name in names
@@ -83,6 +82,7 @@ class Intake:
         target: Ingestor,
         *,
         builders: Mapping[str, Callable[[], InvoiceSource]] | None = None,
+        credentials: CredentialStore | None = None,
         extra_handlers: Mapping[str, Handler] | None = None,
         extra_verifiers: Mapping[str, Verifier] | None = None,
         oauth_callbacks: Mapping[str, OAuthCallback] | None = None,
@@ -91,8 +91,11 @@ class Intake:
         self.engine = engine
         self.clock = clock
         self.applier = BatchApplier(target)
+        if credentials is None and builders is None:
+            credentials = credential_store(settings, engine, clock)
+        self.credentials = credentials
         if builders is None:
-            builders = source_builders(settings, engine, clock)
+            builders = source_builders(settings, credentials, clock)
         self.pollers = {
             name: SourcePoller(name, build, self.applier, engine, clock)
             for name, build in builders.items()
@@ -112,11 +115,29 @@ class Intake:
         self._verifiers: dict[str, Verifier] = {name: self._verifier(name) for name in self.pollers}
         self._verifiers.update(extra_verifiers or {})
         self._oauth = dict(oauth_callbacks or {})
+        if settings.quickbooks is not None and credentials is not None and not oauth_callbacks:
+            self._oauth["quickbooks"] = self._quickbooks_callback(credentials)
+
+    def _quickbooks_callback(self, credentials: CredentialStore) -> OAuthCallback:
+        def complete(redirect_url: str) -> str:
+            connector: Any = discover()["quickbooks"]
+            realm = str(
+                connector.complete_pending(
+                    self.settings, credentials, redirect_url, clock=self.clock
+                )
+            )
+            # New tokens: a source disconnected by a refused token is rebuilt on its next poll.
+            poller = self.pollers.get("quickbooks")
+            if poller is not None:
+                poller.close()
+            log.info("quickbooks connected", realm=realm)
+            return realm
+
+        return complete
 
     def _resolver(self, name: str) -> Handler:
         def handle(event: InboundEvent) -> None:
-            poller = self.pollers[name]
-            batch = poller.current().resolve(event)
+            batch = self.pollers[name].resolve(event)
             self.applier.apply(batch, reason=f"{name} webhook {event.kind}")
 
         return handle

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from arbridge.clock import Clock
 from arbridge.errors import AuthError, ConnectorError
 from arbridge.logging import redactor
-from arbridge.source import InvoiceSource
+from arbridge.source import InboundEvent, InvoiceSource, SourceBatch
 from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.sync.sources import Applied, BatchApplier
@@ -90,6 +90,11 @@ class SourcePoller:
         if self.source is None:
             self.source = self._build()
         return self.source
+
+    def resolve(self, event: InboundEvent) -> SourceBatch:
+        """Read what a webhook event names, never at the same time as a poll (one client)."""
+        with self._lock:
+            return self.current().resolve(event)
 
     def poll_once(self) -> Applied:
         """Backfill (first run) or poll since the cursor; errors are recorded, not raised."""
@@ -170,6 +175,8 @@ class SourcePoller:
             )
 
     def close(self) -> None:
-        if self.source is not None:
-            self.source.close()
-            self.source = None
+        """Drop the source client (after a reconnect, or at shutdown); waits for a running poll."""
+        with self._lock:
+            if self.source is not None:
+                self.source.close()
+                self.source = None
