@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,9 @@ from arbridge_quickbooks.source import QuickBooksSource
 
 if TYPE_CHECKING:
     from arbridge_quickbooks.emulator import QuickBooksEmulator
+
+
+PENDING_NAME = "quickbooks.pending"
 
 
 def _section(settings: Any) -> QuickBooksSettings:
@@ -112,6 +116,36 @@ class QuickBooksConnector:
                 realm_id=one("realmId"),
             )
         return tokens.realm_id
+
+    def begin_authorization(self, settings: Any, credentials: CredentialStore) -> str:
+        """A fresh ``state``, kept in the store so that whoever receives Intuit's redirect
+        (the CLI's listener or the daemon's callback route) can finish; the URL to open."""
+        state = secrets.token_urlsafe(24)
+        credentials.save(PENDING_NAME, {"state": state})
+        return self.authorization_url(settings, state)
+
+    def complete_pending(
+        self,
+        settings: Any,
+        credentials: CredentialStore,
+        redirect_url: str,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> str:
+        """``complete_authorization`` with the state saved by ``begin_authorization``; for the
+        daemon's ``/oauth/quickbooks/callback``. The state is single-use."""
+        pending = credentials.load(PENDING_NAME) or {}
+        state = str(pending.get("state") or "")
+        if not state:
+            raise ConfigError(
+                ["quickbooks connect: no connection was started; run `arbridge quickbooks connect`"]
+            )
+        realm = self.complete_authorization(
+            settings, credentials, redirect_url, state=state, clock=clock, transport=transport
+        )
+        credentials.save(PENDING_NAME, {"state": None, "realm_id": realm})
+        return realm
 
 
 connector = QuickBooksConnector()
