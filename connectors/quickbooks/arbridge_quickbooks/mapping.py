@@ -13,6 +13,7 @@ balance are carried over as they are).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,10 +53,7 @@ def parse_time(text: str) -> datetime:
     if len(value) > 5 and value[-5] in "+-" and value[-3] != ":":
         value = value[:-2] + ":" + value[-2:]
     # Python 3.11 accepts at most microseconds; Intuit sends nanoseconds in CloudEvents.
-    head, dot, rest = value.partition(".")
-    if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    value = re.sub(r"\.(\d{6})\d+", r".\1", value)
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise MappingError(f"time {text!r} has no offset")
