@@ -59,7 +59,10 @@ class Company:
         answer = httpx.get(url)
         assert answer.status_code == 302
         return connector.complete_authorization(
-            self.settings, self.credentials, answer.headers["location"], state=state,
+            self.settings,
+            self.credentials,
+            answer.headers["location"],
+            state=state,
             clock=self.clock,
         )
 

@@ -68,7 +68,9 @@ def test_status_and_code_table(status: int, body: bytes, expected: type) -> None
     assert type(error_for(status, body, "GET /x")) is expected
 
 
-def test_client_waits_out_an_xml_throttle_then_succeeds(connected: tuple[Company, QuickBooksSource]) -> None:
+def test_client_waits_out_an_xml_throttle_then_succeeds(
+    connected: tuple[Company, QuickBooksSource],
+) -> None:
     company, source = connected
     company.emulator.gate.inject(
         429, sample_bytes("error.throttle-429-3001.from-issue.xml"), "application/xml"
@@ -90,12 +92,15 @@ def test_client_gives_up_after_max_retries_on_server_errors(
     assert len(company.sleeps.waits) == company.settings.max_retries
 
 
-def test_client_errors_never_show_the_client_secret(connected: tuple[Company, QuickBooksSource]) -> None:
+def test_client_errors_never_show_the_client_secret(
+    connected: tuple[Company, QuickBooksSource],
+) -> None:
     company, source = connected
     secret = company.settings.client_secret.get_secret_value()
-    company.emulator.gate.inject(400, json.dumps(
-        {"Fault": {"Error": [{"code": "2010", "Message": f"bad {secret}"}]}}
-    ).encode())
+    company.emulator.gate.inject(
+        400,
+        json.dumps({"Fault": {"Error": [{"code": "2010", "Message": f"bad {secret}"}]}}).encode(),
+    )
     with pytest.raises(PermanentError) as caught:
         source.client.query("select * from Invoice")
     assert secret not in str(caught.value)

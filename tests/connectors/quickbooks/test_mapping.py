@@ -121,7 +121,11 @@ def test_customer_mapping() -> None:
         {"Id": "7", "DisplayName": "Bill's Windsurf Shop", "PrimaryEmailAddr": {"Address": "b@x"}},
         REALM,
     )
-    assert (customer.source_id, customer.name, customer.email) == ("7", "Bill's Windsurf Shop", "b@x")
+    assert (customer.source_id, customer.name, customer.email) == (
+        "7",
+        "Bill's Windsurf Shop",
+        "b@x",
+    )
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ class WebhookOutbox:
         self._pending: list[list[Change]] = []
         self._open: list[Change] = []
         self._lock = threading.Lock()
-        self._transport = transport
+        self.transport = transport
         self._wall = wall
         self.sent = 0
         self.dropped = 0
@@ -134,7 +134,7 @@ class WebhookOutbox:
         if self.reorder:
             deliveries.reverse()
         made = 0
-        with httpx.Client(transport=self._transport, timeout=3.0) as http:
+        with httpx.Client(transport=self.transport, timeout=3.0) as http:
             for index, changes in enumerate(deliveries):
                 if self.drop_next > 0:
                     self.drop_next -= 1
