@@ -24,6 +24,12 @@ from arbridge.settings import Settings, load_settings
 
 quickbooks_app = typer.Typer(help="QuickBooks Online connection.", no_args_is_help=True)
 
+
+@quickbooks_app.callback()
+def _group() -> None:
+    """QuickBooks Online connection."""
+
+
 CREDENTIAL_NAME = "quickbooks"
 PENDING_NAME = "quickbooks.pending"
 EXIT_CONFIG = 2

@@ -24,7 +24,8 @@ def test_connect_stores_tokens_and_realm(company: Company) -> None:
     assert realm == company.emulator.realm_id
     record = company.credentials.values[CREDENTIAL_NAME]
     assert record["realm_id"] == realm
-    assert record["access_token"] and record["refresh_token"]
+    assert record["access_token"]
+    assert record["refresh_token"]
     assert record["access_expires_at"] == (company.clock.now() + timedelta(hours=1)).isoformat()
 
 

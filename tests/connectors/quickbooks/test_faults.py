@@ -21,7 +21,8 @@ from tests.connectors.quickbooks.conftest import Company, sample_bytes
 def test_xml_throttle_sample_is_rate_limited_with_a_minute_wait() -> None:
     body = sample_bytes("error.throttle-429-3001.from-issue.xml")
     fault = parse_fault(body)
-    assert fault is not None and fault.codes == ("3001",)
+    assert fault is not None
+    assert fault.codes == ("3001",)
     error = error_for(429, body, "POST /query")
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == 60.0

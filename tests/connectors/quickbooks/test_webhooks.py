@@ -48,7 +48,8 @@ def test_cloudevents_use_their_own_id() -> None:
     assert event.kind == "Invoice.Void"
     assert event.account == "310687"
     assert event.payload["id"] == "130"
-    assert event.occurred_at is not None and event.occurred_at.year == 2025
+    assert event.occurred_at is not None
+    assert event.occurred_at.year == 2025
 
 
 @pytest.mark.parametrize(
@@ -245,7 +246,8 @@ def test_duplicated_delivery_repeats_the_same_event_ids(
     company.emulator.add_customer("Twice Ltd")
     assert company.emulator.flush_webhooks() == 2
     ids = [e.event_id for e in receiver.events]
-    assert len(ids) == 2 and ids[0] == ids[1]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
 
 
 def test_held_and_reordered_deliveries(connected: tuple[Company, QuickBooksSource]) -> None:
