@@ -83,6 +83,11 @@ class WebhookSender:
         self._wall = wall
         self._client: httpx.Client | None = None
 
+    def use_transport(self, transport: httpx.BaseTransport | None) -> None:
+        """Send through ``transport`` (e.g. ``httpx.MockTransport`` around a receiver)."""
+        self.close()
+        self._transport = transport
+
     def subscribe(self, url: str) -> None:
         with self._lock:
             if url not in self._urls:
