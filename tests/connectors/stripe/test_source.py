@@ -114,9 +114,7 @@ def test_poll_pages_through_many_events(env: Served, source: StripeSource) -> No
     assert env.emulator.stats()["requests"]["GET /v1/events"] == 3
 
 
-def test_cursor_older_than_30_days_triggers_a_full_sweep(
-    env: Served, source: StripeSource
-) -> None:
+def test_cursor_older_than_30_days_triggers_a_full_sweep(env: Served, source: StripeSource) -> None:
     customer = env.emulator.add_customer("Acme")
     early = issue(env, customer)
     cursor = source.start_cursor()
@@ -179,9 +177,14 @@ def test_webhook_to_resolved_invoice_and_customer(
     batch = source.resolve(receiver.events[-1])
     [resolved] = batch.invoices
     assert resolved.source_id == invoice
-    assert (resolved.currency, resolved.total, resolved.balance) == ("JPY", 5000, 5000)
+    assert (resolved.currency, resolved.total, resolved.balance) == (
+        "JPY",
+        Decimal(5000),
+        Decimal(5000),
+    )
     assert resolved.number.endswith("-0001")
-    assert resolved.link is not None and invoice in resolved.link
+    assert resolved.link is not None
+    assert invoice in resolved.link
     assert (resolved.issue_date, resolved.due_date) == (ISSUE, DUE)
     assert resolved.terms == "Net 30"
     assert [c.name for c in batch.customers] == ["Acme"]
