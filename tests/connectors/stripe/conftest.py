@@ -25,10 +25,8 @@ def env() -> Iterator[Served]:
 
 
 @pytest.fixture
-def source(env: Served) -> Iterator[StripeSource]:
-    built = env.source()
-    yield built
-    built.close()
+def source(env: Served) -> StripeSource:
+    return env.source()
 
 
 @dataclass

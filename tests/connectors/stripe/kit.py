@@ -47,6 +47,7 @@ class Served:
     clock: FakeClock
     emulator: StripeEmulator
     base_url: str
+    built: list[StripeSource] = field(default_factory=list)
 
     def settings(self, **overrides: Any) -> StripeSettings:
         values: dict[str, Any] = {**self.emulator.config(self.base_url), "max_network_retries": 0}
@@ -54,12 +55,15 @@ class Served:
         return StripeSettings(**values)
 
     def source(self, **overrides: Any) -> StripeSource:
-        return connector.build_source(
+        """A source against the emulator; closed when the emulator stops."""
+        built = connector.build_source(
             self.settings(**overrides),
             credentials=MemoryCredentialStore(),
             clock=self.clock,
             secrets=[],
         )
+        self.built.append(built)
+        return built
 
 
 @contextmanager
@@ -67,9 +71,12 @@ def served(seed: int = 0) -> Iterator[Served]:
     clock = FakeClock(START)
     emulator = StripeEmulator(clock=clock, seed=seed)
     with LoopbackServer(emulator.app) as server:
+        running = Served(clock, emulator, server.base_url)
         try:
-            yield Served(clock, emulator, server.base_url)
+            yield running
         finally:
+            for source in running.built:
+                source.close()
             emulator.close()
 
 

@@ -314,7 +314,6 @@ def test_bad_key_is_an_auth_error_without_the_key(env: Served) -> None:
     assert not health.ok
     assert "stripe.api_key" in health.message
     assert env.emulator.stats()["http_401"] == 2
-    bad.close()
 
 
 def test_health_ok(source: StripeSource) -> None:
@@ -342,7 +341,6 @@ def test_library_retries_server_errors_when_configured(env: Served) -> None:
     [batch] = list(retrying.backfill())
     assert len(batch.customers) == 1
     assert env.emulator.stats()["requests"]["GET /v1/customers"] == 2
-    retrying.close()
 
 
 def test_missing_dispute_is_not_found(env: Served, source: StripeSource) -> None:
