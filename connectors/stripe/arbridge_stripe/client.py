@@ -148,13 +148,13 @@ class StripeApi:
         return {"stripe_account": account} if account else {}
 
     def retrieve_invoice(self, invoice_id: str, account: str | None) -> dict[str, Any] | None:
-        """The invoice with its customer expanded; ``None`` when Stripe no longer has it
-        (deleted drafts)."""
+        """The invoice with its customer and payments expanded; ``None`` when Stripe no longer
+        has it (deleted drafts)."""
         try:
             obj = self._call(
                 f"invoice {invoice_id}",
                 lambda: self._client.v1.invoices.retrieve(
-                    invoice_id, {"expand": ["customer"]}, self._options(account)
+                    invoice_id, {"expand": ["customer", "payments"]}, self._options(account)
                 ),
             )
         except NotFoundError:
@@ -221,7 +221,7 @@ class StripeApi:
         return Page([as_dict(o) for o in result.data], bool(result.has_more))
 
     def list_invoices(self, starting_after: str | None, account: str | None) -> Page:
-        params: InvoiceListParams = {"limit": PAGE_SIZE}
+        params: InvoiceListParams = {"limit": PAGE_SIZE, "expand": ["data.payments"]}
         if starting_after:
             params["starting_after"] = starting_after
         result = self._call(

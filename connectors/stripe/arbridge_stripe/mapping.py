@@ -25,6 +25,7 @@ from arbridge.model.invoice import (
     DisputeStatus,
     Invoice,
     InvoiceStatus,
+    Payment,
     Source,
     SourceVersion,
 )
@@ -140,6 +141,38 @@ def map_invoice(obj: dict[str, Any], *, account: str, read_at: datetime, zone: t
         billing_email=obj.get("customer_email") or expanded.get("email"),
         version=SourceVersion(updated_at=read_at, sequence=invoice_sequence(obj)),
     )
+
+
+def map_payments(
+    obj: dict[str, Any], *, account: str, read_at: datetime, zone: tzinfo
+) -> list[Payment]:
+    """The invoice's successful ``invoice_payment`` objects (present when ``payments`` was
+    expanded). A payment's amount never changes once paid, so its version is its paid time."""
+    payments = obj.get("payments")
+    items = payments.get("data") if isinstance(payments, dict) else None
+    customer_id = _id_of(obj.get("customer"))
+    if not isinstance(items, list) or customer_id is None:
+        return []
+    found = []
+    for item in items:
+        paid_at = (item.get("status_transitions") or {}).get("paid_at")
+        if item.get("status") != "paid" or paid_at is None:
+            continue
+        currency = str(item.get("currency") or obj["currency"])
+        received = _timestamp(paid_at) or read_at
+        found.append(
+            Payment(
+                source=Source.STRIPE,
+                source_account=account,
+                source_id=str(item["id"]),
+                customer_id=customer_id,
+                amount=Money.from_minor(int(item.get("amount_paid") or 0), currency),
+                received_date=received.astimezone(zone).date(),
+                invoice_ids=(str(obj["id"]),),
+                version=SourceVersion(updated_at=received),
+            )
+        )
+    return found
 
 
 def map_customer(obj: dict[str, Any], *, account: str) -> Customer:

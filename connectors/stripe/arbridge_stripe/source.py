@@ -31,6 +31,7 @@ from arbridge_stripe.mapping import (
     map_customer,
     map_dispute,
     map_invoice,
+    map_payments,
 )
 from arbridge_stripe.webhooks import to_inbound, verify_delivery
 
@@ -119,12 +120,9 @@ class StripeSource:
         while True:
             page = self._api.list_invoices(after, None)
             read_at = self._clock.now()
-            batch = SourceBatch(
-                invoices=[
-                    map_invoice(i, account=self._label(None), read_at=read_at, zone=self._zone)
-                    for i in page.data
-                ]
-            )
+            batch = SourceBatch()
+            for obj in page.data:
+                self._add_invoice(obj, None, read_at, batch, with_customer=False)
             read += len(page.data)
             if progress is not None:
                 progress(read)
@@ -225,10 +223,23 @@ class StripeSource:
             at = occurred or read_at
             batch.deleted.append(deleted_invoice(invoice_id, account=label, at=at))
             return
+        self._add_invoice(obj, account, read_at, batch, with_customer=True)
+
+    def _add_invoice(
+        self,
+        obj: dict[str, Any],
+        account: str | None,
+        read_at: datetime,
+        batch: SourceBatch,
+        *,
+        with_customer: bool,
+    ) -> None:
+        label = self._label(account)
         customer = obj.get("customer")
-        if isinstance(customer, dict) and not customer.get("deleted"):
+        if with_customer and isinstance(customer, dict) and not customer.get("deleted"):
             batch.customers.append(map_customer(customer, account=label))
         batch.invoices.append(map_invoice(obj, account=label, read_at=read_at, zone=self._zone))
+        batch.payments.extend(map_payments(obj, account=label, read_at=read_at, zone=self._zone))
 
     def _read_customer(self, account: str | None, customer_id: str, batch: SourceBatch) -> None:
         obj = self._api.retrieve_customer(customer_id, account)

@@ -15,6 +15,7 @@ from arbridge_stripe.mapping import (
     map_customer,
     map_dispute,
     map_invoice,
+    map_payments,
 )
 
 from arbridge.model.invoice import DisputeStatus, InvoiceStatus, Source
@@ -200,3 +201,16 @@ def test_closed_dispute_outranks_open_one_read_at_the_same_instant() -> None:
     obj["status"] = "lost"
     closed = map_dispute(obj, account="d", invoice_id=None, read_at=READ_AT)
     assert closed.version.is_newer_than(opened.version)
+
+
+def test_payments_from_the_official_invoice_payment_sample() -> None:
+    paid = sample("invoice_payment")
+    paid.update(status="paid", amount_paid=2500, currency="usd")
+    paid["status_transitions"]["paid_at"] = MAR_31_NOON
+    pending = sample("invoice_payment")  # the sample itself: not paid yet
+    obj = invoice(payments={"object": "list", "data": [paid, pending], "has_more": False})
+    [payment] = map_payments(obj, account="acct_main", read_at=READ_AT, zone=UTC_ZONE)
+    assert (payment.source_id, str(payment.amount)) == ("obj_123", "25.00 USD")
+    assert (payment.received_date, payment.invoice_ids) == (date(2026, 3, 31), (obj["id"],))
+    assert payment.customer_id == "cus_QXg1o8vcGmoR32"
+    assert map_payments(invoice(), account="a", read_at=READ_AT, zone=UTC_ZONE) == []

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from arbridge_stripe.cursor import EventCursor
 from arbridge_stripe.source import StripeSource
+from arbridge_stripe.webhooks import to_inbound
 
 from arbridge.errors import AuthError, NotFoundError, RateLimitedError, TransientError
 from arbridge.model.invoice import DisputeStatus, InvoiceStatus
@@ -351,7 +352,23 @@ def test_missing_dispute_is_not_found(env: Served, source: StripeSource) -> None
         "created": 1,
         "data": {"object": {"id": "dp_missing", "object": "dispute"}},
     }
-    from arbridge_stripe.webhooks import to_inbound
-
     with pytest.raises(NotFoundError, match="dp_missing"):
         source.resolve(to_inbound(event, "default"))
+
+
+def test_payments_come_with_their_invoice(env: Served, source: StripeSource) -> None:
+    customer = env.emulator.add_customer("Acme")
+    invoice = issue(env, customer, amount="5000", currency="JPY")
+    env.emulator.pay_invoice(invoice, Decimal(1000))
+    env.clock.advance(timedelta(days=2))
+    env.emulator.pay_invoice(invoice, Decimal(4000))
+    [batch] = [b for b in source.backfill() if b.invoices]
+    received = sorted((p.received_date, str(p.amount)) for p in batch.payments)
+    assert received == [(ISSUE, "1,000 JPY"), (ISSUE + timedelta(days=2), "4,000 JPY")]
+    assert {p.invoice_ids for p in batch.payments} == {(invoice,)}
+    assert {p.customer_id for p in batch.payments} == {customer}
+    event = next(e for e in env.emulator.state.events if e["type"] == "invoice.paid")
+    resolved = source.resolve(to_inbound(event, "default"))
+    assert sorted(p.source_id for p in resolved.payments) == sorted(
+        p.source_id for p in batch.payments
+    )
