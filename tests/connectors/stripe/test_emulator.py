@@ -284,3 +284,31 @@ def test_signature_header_format(env: Served) -> None:
     assert parts[0].startswith("t=")
     assert abs(int(parts[0][2:]) - time.time()) < 60
     assert [p[:3] for p in parts[1:]] == ["v1=", "v1="]
+
+
+def test_http_test_hooks(env: Served) -> None:
+    cid = env.emulator.add_customer("Acme")
+    iid = env.emulator.issue_invoice(
+        cid,
+        currency="USD",
+        amount=Decimal(50),
+        issue_date=START.date(),
+        due_date=START.date(),
+        terms="Due on receipt",
+    )
+    assert call(env, "POST", f"/_test/invoices/{iid}/fail_payment").json()["attempt_count"] == 1
+    assert call(env, "POST", f"/_test/invoices/{iid}/overdue").status_code == 200
+    assert call(env, "POST", f"/_test/invoices/{iid}/dispute").status_code == 400  # unpaid
+    env.emulator.pay_invoice(iid, Decimal(50))
+    opened = call(env, "POST", f"/_test/invoices/{iid}/dispute", data={"reason": "fraudulent"})
+    dispute = opened.json()
+    assert (dispute["reason"], dispute["amount"], dispute["status"]) == (
+        "fraudulent",
+        5000,
+        "needs_response",
+    )
+    closed = call(env, "POST", f"/_test/disputes/{dispute['id']}/close", data={"won": "true"})
+    assert closed.json()["status"] == "won"
+    kinds = [e["type"] for e in env.emulator.state.events]
+    assert kinds[3:5] == ["invoice.payment_failed", "invoice.overdue"]
+    assert kinds[-2:] == ["charge.dispute.created", "charge.dispute.closed"]

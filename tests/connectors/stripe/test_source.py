@@ -372,3 +372,19 @@ def test_payments_come_with_their_invoice(env: Served, source: StripeSource) -> 
     assert sorted(p.source_id for p in resolved.payments) == sorted(
         p.source_id for p in batch.payments
     )
+
+
+def test_overdue_and_failed_payment_events_resolve_to_the_invoice(
+    env: Served, source: StripeSource, receiver: Receiver
+) -> None:
+    customer = env.emulator.add_customer("Acme")
+    invoice = issue(env, customer)
+    env.clock.advance(timedelta(days=40))
+    env.emulator.fail_payment(invoice)
+    env.emulator.emit_overdue(invoice)
+    env.emulator.flush_webhooks()
+    for kind in ("invoice.payment_failed", "invoice.overdue"):
+        event = next(e for e in receiver.events if e.kind == kind)
+        [resolved] = source.resolve(event).invoices
+        assert resolved.status is InvoiceStatus.OPEN
+        assert resolved.days_overdue(env.clock.now().date()) == 10  # due 1 April, now 11 April

@@ -362,6 +362,30 @@ def get_event(state: StripeState, call: Call) -> Any:
     )
 
 
+# Test hooks: what only a cardholder's bank or Stripe's Dashboard can do to a real account.
+
+
+def hook_dispute(state: StripeState, call: Call) -> Any:
+    reason = str(call.params.get("reason") or "general")
+    return state.open_dispute(call.path["id"], reason, account=call.account)
+
+
+def hook_close_dispute(state: StripeState, call: Call) -> Any:
+    won = str(call.params.get("won", "false")).lower() == "true"
+    state.close_dispute(call.path["id"], won=won, account=call.account)
+    return state.get("dispute", call.path["id"], call.account)
+
+
+def hook_fail_payment(state: StripeState, call: Call) -> Any:
+    state.fail_payment(call.path["id"], account=call.account)
+    return state.get("invoice", call.path["id"], call.account)
+
+
+def hook_overdue(state: StripeState, call: Call) -> Any:
+    state.emit_overdue(call.path["id"], account=call.account)
+    return state.get("invoice", call.path["id"], call.account)
+
+
 _ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/v1/customers", list_customers),
     ("POST", "/v1/customers", create_customer),
@@ -385,6 +409,10 @@ _ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/v1/payment_intents/{id}", get_object("payment_intent")),
     ("GET", "/v1/events", list_events),
     ("GET", "/v1/events/{id}", get_event),
+    ("POST", "/_test/invoices/{id}/dispute", hook_dispute),
+    ("POST", "/_test/invoices/{id}/fail_payment", hook_fail_payment),
+    ("POST", "/_test/invoices/{id}/overdue", hook_overdue),
+    ("POST", "/_test/disputes/{id}/close", hook_close_dispute),
 ]
 
 

@@ -146,6 +146,14 @@ class StripeEmulator:
         minor = Money(amount=amount, currency=currency).to_minor()
         self.state.pay(invoice_id, minor, account=account)
 
+    def fail_payment(self, invoice_id: str, *, account: str | None = None) -> None:
+        """A declined automatic payment attempt (``invoice.payment_failed``)."""
+        self.state.fail_payment(invoice_id, account=account)
+
+    def emit_overdue(self, invoice_id: str, *, account: str | None = None) -> None:
+        """``invoice.overdue``, as a Billing automation would send it."""
+        self.state.emit_overdue(invoice_id, account=account)
+
     def void_invoice(self, invoice_id: str, *, account: str | None = None) -> None:
         self.state.void(invoice_id, account=account)
 
