@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import stripe
+
+from arbridge.clock import Clock
+from arbridge.errors import ConfigError
+from arbridge.settings import Settings, StripeSettings
+from arbridge.source import CredentialStore
+from arbridge_stripe.client import StripeApi
+from arbridge_stripe.source import StripeSource
+
 
 class StripeConnector:
     name = "stripe"
+
+    def build_source(
+        self,
+        settings: Settings | StripeSettings,
+        *,
+        credentials: CredentialStore,
+        clock: Clock,
+        secrets: list[str],
+        http_client: stripe.HTTPClient | None = None,
+    ) -> StripeSource:
+        """The source for ``settings.stripe``. Stripe keys live in the config, so
+        ``credentials`` is not used. Raises ``ConfigError`` when the section is missing."""
+        del credentials
+        if isinstance(settings, StripeSettings):
+            config, zone = settings, ZoneInfo("UTC")
+        else:
+            if settings.stripe is None:
+                raise ConfigError(["stripe: section missing; add stripe.api_key to enable Stripe"])
+            config, zone = settings.stripe, ZoneInfo(settings.company.timezone)
+        api = StripeApi(config, secrets=secrets, http_client=http_client)
+        return StripeSource(config, api=api, clock=clock, zone=zone)
+
+    def source_emulator(self, *, clock: Clock, seed: int = 0) -> Any:
+        # Imported here so that running against the real Stripe never loads the emulator.
+        from arbridge_stripe.emulator import StripeEmulator
+
+        return StripeEmulator(clock=clock, seed=seed)
 
 
 connector = StripeConnector()
