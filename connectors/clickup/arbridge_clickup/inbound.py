@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from arbridge.errors import NotFoundError
+from arbridge.errors import AuthError, NotFoundError
 from arbridge.settings import Settings
 from arbridge.source import CredentialStore, InboundEvent, WebhookRejected
 from arbridge.sync.collector import CollectorChange, CollectorKind
@@ -150,9 +150,8 @@ class ClickUpInbound:
         if _int(user.get("id")) == self.own_user_id:
             return None
         task_id = str(event.payload.get("task_id"))
-        try:
-            task = self._client.request("GET", f"/task/{task_id}")
-        except NotFoundError:
+        task = self._task(task_id)
+        if task is None:
             log.info("task %s is gone; its %s event is ignored", task_id, event.kind)
             return None
         key = self._field_value(task, self._schema.fields[KEY_FACT].id)
@@ -176,6 +175,18 @@ class ClickUpInbound:
             task_id=task_id,
             event_id=event.event_id,
         )
+
+    def _task(self, task_id: str) -> dict[str, Any] | None:
+        try:
+            task: dict[str, Any] = self._client.request("GET", f"/task/{task_id}")
+        except NotFoundError:
+            return None
+        except AuthError:
+            # ClickUp answers a deleted task with OAUTH_027 too; only a refused token is an
+            # error worth retrying, and then /user is refused as well.
+            self._client.request("GET", "/user")
+            return None
+        return task
 
     def _pick(self, event: InboundEvent) -> tuple[CollectorKind, dict[str, Any]] | None:
         items = [i for i in event.payload.get("history_items") or [] if isinstance(i, dict)]
