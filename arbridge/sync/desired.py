@@ -7,7 +7,7 @@ from datetime import date
 
 from arbridge.insight.queue import clickup_priority
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
-from arbridge.model.task import FACTS, TaskSpec, normalise_fact
+from arbridge.model.task import FACTS, TASK_STATUSES, TaskSpec, normalise_fact
 
 
 def task_status(invoice: Invoice, today: date) -> str:
@@ -55,6 +55,9 @@ class RuleState:
     status: str | None = None
     priority: int | None = None
     assignees: tuple[str, ...] = ()
+    # A status a collector chose that holds while money is owed: "disputed", or a list status
+    # arbridge does not map (kept as the task has it; see ``Reconciler``).
+    collector: str | None = None
 
 
 # Risk is shown in steps of 5: a refit that nudges a score by a point must not cost a request.
@@ -114,7 +117,8 @@ def desired_task(
     priority = None if bucket is None else clickup_priority(bucket)
     status = task_status(invoice, today)
     if rules is not None and invoice.is_receivable:
-        status = rules.status or status
+        held = rules.collector if rules.collector in TASK_STATUSES else None
+        status = rules.status or held or status
         priority = rules.priority or priority
     return TaskSpec(
         key=invoice.key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -15,9 +15,11 @@ from sqlmodel import Session
 from arbridge.clock import Clock
 from arbridge.insight.checks import check_invoice, summarise
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
+from arbridge.model.task import TASK_STATUSES, TaskSpec
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, PredictionRow, TaskLinkRow
+from arbridge.sync.collector import held_status
 from arbridge.sync.desired import RuleState, desired_task
 from arbridge.sync.insight import InsightEngine, get_predictions, insight_facts
 from arbridge.sync.plan import PlannedOp, apply_op, plan
@@ -36,7 +38,31 @@ class ReconcileResult:
 def rule_state(row: CollectionRow | None) -> RuleState | None:
     if row is None:
         return None
-    return RuleState(status=row.status, priority=row.priority, assignees=tuple(row.assignees))
+    return RuleState(
+        status=row.status,
+        priority=row.priority,
+        assignees=tuple(row.assignees),
+        collector=held_status(row),
+    )
+
+
+def keep_unmapped_status(
+    desired: TaskSpec, rules: RuleState | None, planned: dict[str, Any] | None, receivable: bool
+) -> TaskSpec:
+    """A status a collector chose that arbridge does not map ("promise to pay") has no
+    task-status key to plan: while money is owed and no rule decided otherwise, leave the
+    task's status as it was planned, so the collector's status stays."""
+    if (
+        rules is None
+        or rules.status is not None
+        or rules.collector is None
+        or rules.collector in TASK_STATUSES
+        or not receivable
+        or not planned
+        or "status" not in planned
+    ):
+        return desired
+    return desired.model_copy(update={"status": planned["status"]})
 
 
 class Reconciler:
@@ -161,10 +187,10 @@ class Reconciler:
         ):
             checks = self._checks(session, invoice)
         collected = session.get(CollectionRow, invoice.key) if collection == "load" else collection
-        desired = desired_task(
-            invoice, customer, self.today(), self.owned, insight, checks, rule_state(collected)
-        )
+        rules = rule_state(collected)
+        desired = desired_task(invoice, customer, self.today(), self.owned, insight, checks, rules)
         planned = None if link is None else link.planned
+        desired = keep_unmapped_status(desired, rules, planned, invoice.is_receivable)
         ops = plan(desired, planned)
         if not ops:
             return []

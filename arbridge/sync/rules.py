@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -36,6 +38,7 @@ from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
 from arbridge.model.calendar import BusinessCalendar
 from arbridge.model.invoice import Invoice, InvoiceStatus
+from arbridge.model.task import TASK_STATUSES
 from arbridge.settings import Settings
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
@@ -107,8 +110,15 @@ class RulesRunner:
         """The scheduled evaluation of every open invoice."""
         return self._run(ScheduleTick(), now, keys=None)
 
-    def event(self, kind: str, invoice_key: str, now: datetime) -> Evaluation:
-        return self._run(Event(kind, invoice_key), now, keys=[invoice_key])
+    def event(
+        self,
+        kind: str,
+        invoice_key: str,
+        now: datetime,
+        context: Mapping[str, Any] | None = None,
+    ) -> Evaluation:
+        """``context``: the event's own facts (``event.actor``, ``event.previous_task_status``)."""
+        return self._run(Event(kind, invoice_key, dict(context or {})), now, keys=[invoice_key])
 
     def _run(
         self, trigger: ScheduleTick | Event, now: datetime, keys: list[str] | None
@@ -329,7 +339,10 @@ def _collection_state(row: CollectionRow | None) -> CollectionState:
         customer_replied_since_last_reminder=row.customer_replied_since_last_reminder,
         promise_to_pay_date=row.promise_to_pay_date,
         reminders_paused_until=row.reminders_paused_until,
-        task_status=row.status,
+        disputed=row.disputed_by_collector,
+        # The rules' status, else a status a collector chose that arbridge maps.
+        task_status=row.status
+        or (row.collector_status if row.collector_status in TASK_STATUSES else None),
         tags=tuple(row.tags),
         assignees=tuple(row.assignees),
     )

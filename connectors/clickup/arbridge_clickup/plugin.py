@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -12,6 +13,11 @@ from arbridge.settings import Settings
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import ListSchema, resolve_list_schema
 from arbridge_clickup.sink import ClickUpSink, resolve_members
+
+if TYPE_CHECKING:
+    from arbridge.source import CredentialStore, InboundEvent
+    from arbridge_clickup.emulator.webhooks import Collector
+    from arbridge_clickup.inbound import ClickUpInbound
 
 
 class ClickUpConnector:
@@ -52,6 +58,46 @@ class ClickUpConnector:
     def emulator(self, *, rate_limit: int | None, seed: int = 0) -> ClickUpEmulator:
         return ClickUpEmulator(rate_limit=rate_limit, seed=seed)
 
+    # -- inbound webhooks --
+
+    def verify_webhook(
+        self, secret: str, headers: Mapping[str, str], body: bytes
+    ) -> list[InboundEvent]:
+        """Check ``X-Signature`` over the raw body; the events to store (see ``inbound``)."""
+        from arbridge_clickup.inbound import verify_webhook
+
+        return verify_webhook(secret, headers, body)
+
+    def webhook_secret(self, settings: Settings, credentials: CredentialStore) -> str | None:
+        """``clickup.webhook_secret``, else the one ``arbridge clickup webhook create`` stored."""
+        from arbridge_clickup.inbound import webhook_secret
+
+        return webhook_secret(settings, credentials)
+
+    def build_inbound(
+        self,
+        settings: Settings,
+        *,
+        secrets: list[str],
+        transport: httpx.BaseTransport | None = None,
+    ) -> ClickUpInbound:
+        """The reader that turns stored ClickUp events into ``CollectorChange`` objects."""
+        from arbridge_clickup.inbound import build_inbound
+
+        return build_inbound(settings, secrets=secrets, transport=transport)
+
+    def create_webhook(
+        self,
+        settings: Settings,
+        endpoint_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> tuple[str, str]:
+        """Register (or reuse) the webhook for ``endpoint_url``; ``(webhook_id, secret)``."""
+        from arbridge_clickup.webhook_admin import create_webhook
+
+        return create_webhook(settings, endpoint_url, transport=transport)
+
 
 class ClickUpEmulator:
     """The emulated workspace served by the demo, the tests and ``arbridge sandbox clickup``."""
@@ -79,6 +125,11 @@ class ClickUpEmulator:
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self._app.emulator.stats()
         return stats
+
+    def collector(self, email: str = "ada@example.com") -> Collector:
+        """Act in the workspace as a collector; each action queues ClickUp's signed webhook."""
+        collector: Collector = self._app.collector(email)
+        return collector
 
 
 connector = ClickUpConnector()

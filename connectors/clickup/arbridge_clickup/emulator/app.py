@@ -38,7 +38,7 @@ from arbridge_clickup.emulator.fixture import default_workspace
 from arbridge_clickup.emulator.model import Task, Token
 from arbridge_clickup.emulator.query import TaskQuery
 from arbridge_clickup.emulator.state import DROPPED, EmulatorState
-from arbridge_clickup.emulator.webhooks import WebhookDispatcher
+from arbridge_clickup.emulator.webhooks import Collector, WebhookDispatcher, collector_named
 
 API_PREFIX = "/api/v2"
 _TOKEN_KEY = "clickup_emulator.token"  # noqa: S105 - a scope key, not a credential
@@ -105,6 +105,10 @@ class EmulatorApp(Starlette):
         if rate is not None and self.limiter.header_mode == "always":
             counted = _with_headers(counted, rate.headers())
         await super().__call__(scope, receive, counted)
+
+    def collector(self, email: str = "ada@example.com") -> Collector:
+        """Act as the workspace member with this e-mail (a test and demo hook)."""
+        return collector_named(self.emulator, email)
 
     async def _throttled(
         self, rate: RateDecision | None, scope: Scope, receive: Receive, send: Send
@@ -254,6 +258,11 @@ def _routes(app: EmulatorApp) -> list[Route]:
     async def get_teams(request: Request) -> Response:
         return JSONResponse(state.teams_json(_token(request)))
 
+    async def get_user(request: Request) -> Response:
+        user = state.user(user_of(request)).as_json()
+        user.update({"week_start_day": 1, "global_font_support": False, "timezone": "UTC"})
+        return JSONResponse({"user": user})
+
     async def get_list(request: Request) -> Response:
         return JSONResponse(state.list_json(state.list_for(_token(request), _path(request))))
 
@@ -346,6 +355,7 @@ def _routes(app: EmulatorApp) -> list[Route]:
 
     routes = [
         api("/team", get_teams, "GET"),
+        api("/user", get_user, "GET"),
         api("/list/{list_id}", get_list, "GET"),
         api("/list/{list_id}/field", get_fields, "GET"),
         api("/list/{list_id}/task", create_task, "POST"),

@@ -59,7 +59,8 @@ RECEIVABLE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("Risk score", "number"),
     FieldSpec("Predicted pay date", "date"),
     FieldSpec("Reminders sent", "number"),
-    FieldSpec("Promise to pay", "date"),
+    # Filled in by collectors, read by arbridge (clickup.promise_to_pay_field), never written.
+    FieldSpec("Promise to pay date", "date"),
     FieldSpec("Queue rank", "number"),
     FieldSpec("Invoice checks", "text"),
     FieldSpec(

@@ -1,6 +1,8 @@
 """The webhook sender: POSTs queued events to their endpoints like ClickUp does.
 
 Which events are queued, and the signed bodies, come from ``state.py`` and ``events.py``.
+``Collector`` acts as a person in the workspace, so tests and the demo can produce the webhooks
+a collector's work in ClickUp sends.
 """
 
 from __future__ import annotations
@@ -8,11 +10,62 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as day_time
 
 import httpx
 
 from arbridge_clickup.emulator.events import WebhookDelivery
+from arbridge_clickup.emulator.model import Task
 from arbridge_clickup.emulator.state import EmulatorState
+
+PROMISE_FIELD = "Promise to pay date"
+
+
+class Collector:
+    """A workspace member (not arbridge's token user) changing tasks as people do in ClickUp.
+
+    Each action goes through the same rules as the API and queues the signed webhook ClickUp
+    would send, with this user in ``history_items``.
+    """
+
+    def __init__(self, state: EmulatorState, user_id: int) -> None:
+        self.state = state
+        self.user_id = user_id
+
+    @property
+    def email(self) -> str:
+        return self.state.user(self.user_id).email
+
+    def set_status(self, task_id: str, status: str) -> None:
+        self.state.update_task(self._task(task_id), {"status": status}, user_id=self.user_id)
+
+    def set_promise_date(self, task_id: str, day: date | None, field: str = PROMISE_FIELD) -> None:
+        """Fill in (or clear, with ``None``) the promise-to-pay date field: noon UTC that day."""
+        task = self._task(task_id)
+        fdef = self.state.field_by_name(task.list_id, field)
+        if day is None:
+            self.state.clear_field(task, fdef.id, user_id=self.user_id)
+            return
+        moment = datetime.combine(day, day_time(12), tzinfo=UTC)
+        value = int(moment.timestamp() * 1000)
+        self.state.set_field(task, fdef.id, {"value": value}, user_id=self.user_id)
+
+    def comment(self, task_id: str, text: str) -> str:
+        body = {"comment_text": text, "notify_all": False}
+        return self.state.add_comment(self._task(task_id), body, user_id=self.user_id).id
+
+    def _task(self, task_id: str) -> Task:
+        with self.state.lock:
+            return self.state.tasks[task_id]
+
+
+def collector_named(state: EmulatorState, email: str) -> Collector:
+    wanted = email.casefold()
+    for user in state.users.values():
+        if user.email.casefold() == wanted:
+            return Collector(state, user.id)
+    raise KeyError(f"the workspace has no member with e-mail {email}")
 
 
 @dataclass(frozen=True)
