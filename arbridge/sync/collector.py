@@ -143,16 +143,22 @@ def _apply_in(session: Session, change: CollectorChange, now: datetime) -> str |
         return None
     link = repo.get_link(session, key)
     planned = None if link is None else link.planned
-    if change.kind == "status_changed" and planned and planned.get("status") == change.status:
+    stored = session.get(CollectionRow, key, with_for_update=True)
+    # The status arbridge planned, while no collector's status is held, is its own update
+    # coming back; moving a held task back to it is a collector handing it back.
+    if (
+        change.kind == "status_changed"
+        and planned
+        and planned.get("status") == change.status
+        and held_status(stored) is None
+    ):
         log.debug("own status change ignored", invoice_key=key, status=change.status)
         return None
     last = _last_applied(session, key, change.kind)
     if last is not None and change.changed_at < last:
         log.info("older collector change ignored", invoice_key=key, kind=change.kind)
         return None
-    row = session.get(CollectionRow, key, with_for_update=True) or CollectionRow(
-        invoice_key=key, updated_at=now
-    )
+    row = stored or CollectionRow(invoice_key=key, updated_at=now)
     if not _update(row, change):
         return None
     row.updated_at = now

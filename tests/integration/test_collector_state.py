@@ -104,6 +104,18 @@ def test_a_status_equal_to_the_planned_one_is_arbridges_own(
         assert session.get(CollectionRow, KEY) is None
 
 
+def test_moving_a_held_task_back_to_the_planned_status_releases_it(
+    engine: Engine, clock: FakeClock
+) -> None:
+    reconciler, _ = stored(engine, clock)
+    promise = change(status="promise to pay", previous_status="overdue")
+    assert apply_collector_change(engine, promise, clock.now()) is not None
+    back = change(at=T0 + timedelta(minutes=1), status="overdue", previous_status=promise.status)
+    assert apply_collector_change(engine, back, clock.now()) == "collector.status_changed"
+    assert held_status(row(engine)) is None
+    assert reconciler.resync([KEY]) == []
+
+
 def test_a_collectors_status_clears_the_status_a_rule_set(engine: Engine, clock: FakeClock) -> None:
     stored(engine, clock)
     with transaction(engine) as session:
