@@ -100,10 +100,16 @@ class App:
         self.intake = (
             intake(self) if intake is not None else Intake(settings, engine, self.clock, self)
         )
+        self._wire_collectors()
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, clock: Clock | None = None, *, dry_run: bool = False
+        cls,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        dry_run: bool = False,
+        intake: Callable[[App], Intake] | None = None,
     ) -> App:
         # Validate everything before the first write: bad config must leave the store untouched.
         engine = make_engine(settings.database_url)
@@ -111,10 +117,61 @@ class App:
         sink = build_sink(settings)
         try:
             upgrade(engine)
-            return cls(settings, engine, sink, clock, dry_run=dry_run)
+            return cls(settings, engine, sink, clock, dry_run=dry_run, intake=intake)
         except BaseException:
             sink.close()
             raise
+
+    def _wire_collectors(self) -> None:
+        """ClickUp webhooks: collectors' status changes, promise dates and comments."""
+        connector: Any = discover().get("clickup")
+        if connector is None or not hasattr(connector, "verify_webhook"):
+            return
+        from arbridge.source import InboundEvent, WebhookRejected
+        from arbridge.sync.collector import handle_collector_event
+
+        settings, credentials = self.settings, self.intake.credentials
+        found: list[str] = []
+        readers: list[Any] = []
+
+        def secret() -> str | None:
+            if not found:
+                value = (
+                    connector.webhook_secret(settings, credentials)
+                    if credentials is not None
+                    else (
+                        settings.clickup.webhook_secret.get_secret_value()
+                        if settings.clickup.webhook_secret
+                        else None
+                    )
+                )
+                if value:
+                    found.append(value)
+            return found[0] if found else None
+
+        def verify(headers: Any, body: bytes) -> list[InboundEvent]:
+            key = secret()
+            if key is None:
+                raise WebhookRejected(
+                    "no ClickUp webhook is registered here: run `arbridge clickup webhook create`",
+                    status=404,
+                )
+            events: list[InboundEvent] = connector.verify_webhook(key, headers, body)
+            return events
+
+        def handle(event: InboundEvent) -> None:
+            if not readers:
+                readers.append(connector.build_inbound(settings, secrets=settings.secrets()))
+            handle_collector_event(
+                self.engine,
+                readers[0],
+                event,
+                self.clock.now(),
+                reconciler=self.reconciler,
+                rules=self.rules,
+            )
+
+        self.intake.add_provider("clickup", verify, handle)
 
     def worker(self, name: str = "worker-1") -> OutboxWorker:
         sync = self.settings.sync

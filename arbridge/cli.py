@@ -13,6 +13,8 @@ import typer
 
 from arbridge.automation.cli import rules_app, schema_app
 from arbridge.automation.cli import set_provider as set_rules_provider
+from arbridge.cli_clickup import clickup_app
+from arbridge.cli_quickbooks import quickbooks_app
 from arbridge.errors import ConfigError
 from arbridge.insight.cli import insight_app, make_history_app, sandbox_history
 from arbridge.insight.history import PaymentRecord
@@ -35,6 +37,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(schema_app, name="schema")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(quickbooks_app, name="quickbooks")
+app.add_typer(clickup_app, name="clickup")
 
 ConfigOption = Annotated[
     Path | None,

@@ -33,11 +33,14 @@ def configured_sources(settings: Settings) -> list[str]:
 
 
 def credential_store(settings: Settings, engine: Engine, clock: Clock) -> CredentialStore | None:
-    """The encrypted token store, when a configured source needs one (QuickBooks)."""
-    if settings.quickbooks is None:
-        return None
-    from arbridge.store.credentials import SqlCredentialStore, key_from_env
+    """The encrypted token store: required with QuickBooks (its tokens live there), used for
+    the ClickUp webhook secret whenever ARBRIDGE_SECRET_KEY is set."""
+    import os
 
+    from arbridge.store.credentials import KEY_ENV, SqlCredentialStore, key_from_env
+
+    if settings.quickbooks is None and not os.environ.get(KEY_ENV, "").strip():
+        return None
     return SqlCredentialStore(engine, key_from_env(), clock)
 
 
@@ -153,6 +156,12 @@ class Intake:
             return source.verify_webhook(headers, body)
 
         return verify
+
+    def add_provider(self, name: str, verifier: Verifier, handler: Handler) -> None:
+        """Accept webhooks from ``name`` (ClickUp) and process its stored events with
+        ``handler``."""
+        self._verifiers[name] = verifier
+        self.inbox.handlers[name] = handler
 
     def poll_interval(self, name: str) -> float:
         section = getattr(self.settings, name, None)

@@ -11,23 +11,31 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlmodel import select
 
 from arbridge.app import App
 from arbridge.clock import FakeClock
 from arbridge.connector import Emulator, discover
-from arbridge.demo.simulation import CompanySimulation
+from arbridge.demo.bookkeeping import Bookkeeping
 from arbridge.insight.generate import generate_history
+from arbridge.intake import Intake
 from arbridge.logging import configure
-from arbridge.model.invoice import Customer, Invoice
+from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
 from arbridge.settings import Settings
+from arbridge.source import SourceEmulator
+from arbridge.store import repo
+from arbridge.store.credentials import SqlCredentialStore, new_key
 from arbridge.store.db import transaction
 from arbridge.store.history import save_records
+from arbridge.store.tables import TaskLinkRow
 from arbridge.sync.desired import desired_task, task_status
 from arbridge.sync.insight import get_predictions, insight_facts
-from arbridge.testing.loopback import LoopbackServer
+from arbridge.web.app import create_web_app
+from arbridge.web.server import LoopbackServer
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
@@ -46,7 +54,7 @@ DEMO_VARS = {
 DEMO_RATE_LIMIT = 10_000
 
 
-def verify(app: App, invoices: list[tuple[Invoice, Customer]]) -> dict[str, int]:
+def verify(app: App, invoices: list[tuple[Invoice, Customer | None]]) -> dict[str, int]:
     """Read every task back from ClickUp and compare it with what the invoice says it should be."""
     today = app.reconciler.today()
     owned = app.sink.owned_facts()
@@ -95,16 +103,29 @@ def comment_markers(emulator: Emulator) -> Counter[str]:
     return found
 
 
-def _emulator(rate_limit: int, seed: int) -> Emulator:
-    connectors = discover()
-    return connectors["clickup"].emulator(rate_limit=rate_limit, seed=seed)
+# Collectors in the emulated workspace, and how often they act on an overdue task each day.
+COLLECTOR = "ada@example.com"
+COLLECTOR_DAILY_SHARE = 0.03
+# How the emulated providers misbehave, as real ones do: some events arrive twice, some never.
+STRIPE_DROP_EVERY = 40  # one event in 40 is lost; the daily poll must find the change
+QUICKBOOKS_DUPLICATE_EVERY = 25
+
+
+def connect_quickbooks(app: App, connector: Any, clock: FakeClock) -> str:
+    """The OAuth grant as a person would do it, against the emulator's consent page."""
+    credentials = app.intake.credentials
+    url = connector.begin_authorization(app.settings, credentials)
+    consent = httpx.get(url, follow_redirects=False)
+    redirect = consent.headers["location"]
+    realm: str = connector.complete_pending(app.settings, credentials, redirect, clock=clock)
+    return realm
 
 
 def run_demo(
     *,
-    invoices: int = 400,
+    invoices: int = 300,
     seed: int = 1,
-    days: int = 60,
+    days: int = 90,
     serve: bool = False,
     as_json: bool = False,
     rate_limit: int = DEMO_RATE_LIMIT,
@@ -114,35 +135,73 @@ def run_demo(
     console = Console(quiet=as_json)
     configure(level="WARNING", fmt="console" if not as_json else "json")
     started = time.monotonic()
-    emulator = _emulator(rate_limit, seed)
-    with (
-        tempfile.TemporaryDirectory(prefix="arbridge-demo-") as tmp,
-        LoopbackServer(emulator.app) as server,
-    ):
+    clock = FakeClock(DEMO_START)
+    connectors: dict[str, Any] = dict(discover())
+    clickup = connectors["clickup"].emulator(rate_limit=rate_limit, seed=seed)
+    sources: dict[str, SourceEmulator] = {
+        name: connectors[name].source_emulator(clock=clock, seed=seed)
+        for name in ("quickbooks", "stripe")
+    }
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="arbridge-demo-"))
+        clickup_server = stack.enter_context(LoopbackServer(clickup.app))
+        servers = {
+            name: stack.enter_context(LoopbackServer(em.app)) for name, em in sources.items()
+        }
         base = Path(workdir or tmp)
         settings = Settings.model_validate(
             {
                 "database_url": f"sqlite:///{base / 'demo.db'}",
-                "clickup": {**emulator.config(server.base_url), "requests_per_minute": rate_limit},
+                "clickup": {
+                    **clickup.config(clickup_server.base_url),
+                    "requests_per_minute": rate_limit,
+                },
+                **{name: em.config(servers[name].base_url) for name, em in sources.items()},
+                "server": {"port": 0},
                 "sync": {"workers": 2},
                 "rules": {"directory": str(RULES_DIR), "packs": DEMO_PACKS, "vars": DEMO_VARS},
             }
         )
-        clock = FakeClock(DEMO_START)
-        app = App.from_settings(settings, clock)
-        simulation = CompanySimulation(seed, DEMO_START.date(), invoices=invoices)
-        # Two years of the same customers' past payments, so tasks show risk from the start.
-        history = generate_history(
-            len(simulation.generator.customers), invoices * 3, seed, start=date(2024, 1, 1)
+        key = new_key()
+
+        def intake(app: App) -> Intake:
+            credentials = SqlCredentialStore(app.engine, key, clock)
+            return Intake(settings, app.engine, clock, app, credentials=credentials)
+
+        app = App.from_settings(settings, clock, intake=intake)
+        stack.callback(app.close)
+        daemon = stack.enter_context(LoopbackServer(create_web_app(app.intake.web_context())))
+        # Closed before the servers stop: their keep-alive connections would hold shutdown up.
+        for emulator in (*sources.values(), clickup.app.dispatcher):
+            closer = getattr(emulator, "close", None)
+            if closer is not None:
+                stack.callback(closer)
+        realm = connect_quickbooks(app, connectors["quickbooks"], clock)
+        for name, emulator in sources.items():
+            emulator.subscribe(f"{daemon.base_url}/webhooks/{name}")
+        webhook_id, secret = connectors["clickup"].create_webhook(
+            settings, f"{daemon.base_url}/webhooks/clickup"
         )
+        assert app.intake.credentials is not None
+        app.intake.credentials.save(
+            "clickup_webhook",
+            {"webhook_id": webhook_id, "secret": secret, "endpoint": daemon.base_url},
+        )
+        stripe_knobs: Any = getattr(sources["stripe"], "knobs", None)
+        qbo_outbox: Any = getattr(sources["quickbooks"], "outbox", None)
+        books = Bookkeeping(seed, sources, invoices=invoices, start=DEMO_START.date())
+        # Two years of the same customers' past payments, so tasks show risk from the start.
+        history = generate_history(60, invoices * 3, seed, start=date(2024, 1, 1))
         with transaction(app.engine) as session:
             save_records(session, history, origin="import", now=clock.now())
-        app.refresh_insight(force=True)
-        counts: Counter[str] = Counter()
         console.print(
-            f"[bold]arbridge demo[/]: {invoices} invoices, {days} simulated days, "
-            f"emulated ClickUp at {server.base_url}/_emulator/board"
+            f"[bold]arbridge demo[/]: {invoices} invoices in QuickBooks (realm {realm}) and "
+            f"Stripe, {days} simulated days; emulated ClickUp board at "
+            f"{clickup_server.base_url}/_emulator/board"
         )
+        deliveries = 0
+        collector = clickup.app.collector(COLLECTOR)
+        collector_actions: Counter[str] = Counter()
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -151,43 +210,63 @@ def run_demo(
             console=console,
             transient=False,
         ) as progress:
-            book = simulation.initial()
-            task = progress.add_task("mirroring the book", total=len(book))
-            for invoice, customer in book:
-                app.ingest(invoice, customer, reason="backfill")
-                progress.advance(task)
+            books.open_book()
+            backfill = progress.add_task("backfilling QuickBooks and Stripe", total=None)
+            app.intake.poll_all()
+            app.refresh_insight(force=True)
+            app.reconciler.resync_all(reason="after backfill")
+            progress.update(backfill, total=1, completed=1)
             created = app.drain(settings.sync.workers)
-            backfill_requests = emulator.stats()["total"]
+            backfill_requests = clickup.stats()["total"]
             day_task = progress.add_task("simulating days", total=days)
-            for _ in range(days):
+            rng = books.random
+            for day in range(days):
                 clock.advance(timedelta(days=1))
-                events = simulation.advance_to(clock.now().date())
-                counts.update(
-                    issued=events.issued,
-                    paid=events.paid,
-                    partly_paid=events.partly_paid,
-                    voided=events.voided,
-                )
-                for invoice, customer in events.changed:
-                    app.ingest(invoice, customer, reason="source change")
+                today = clock.now().date()
+                if stripe_knobs is not None:
+                    stripe_knobs.drop_next = 1 if day % 3 == 0 else 0
+                if qbo_outbox is not None:
+                    qbo_outbox.duplicate_next = 1 if day % 2 == 0 else 0
+                    qbo_outbox.reorder = day % 5 == 0
+                books.advance(today)
+                for emulator in sources.values():
+                    deliveries += emulator.flush_webhooks()
+                app.intake.inbox.drain()
+                # The safety net: one poll a day finds what webhooks lost.
+                app.intake.poll_all()
                 app.refresh_insight()
                 app.reconciler.resync_all(reason="daily resync")
                 app.run_rules()
                 app.drain(settings.sync.workers)
+                collector_actions.update(_collectors_act(app, collector, rng, today))
+                clickup.app.dispatcher.flush()
+                app.intake.inbox.drain()
+                app.drain(settings.sync.workers)
                 progress.advance(day_task)
-        before_noop = emulator.stats()["total"]
+        for emulator in sources.values():
+            deliveries += emulator.flush_webhooks()
+        app.intake.inbox.drain()
+        app.intake.poll_all()
+        app.drain(settings.sync.workers)
+        before_noop = clickup.stats()["total"]
         report = app.sync_once()
-        noop_requests = emulator.stats()["total"] - before_noop
-        stats = emulator.stats()
-        final = simulation.current()
+        noop_requests = clickup.stats()["total"] - before_noop
+        stats = clickup.stats()
+        final = stored_book(app)
         checked = verify(app, final)
+        source_check = compare_with_books(app, books)
         elapsed = time.monotonic() - started
         today = app.reconciler.today()
         statuses = Counter(task_status(invoice, today) for invoice, _ in final)
-        comments = comment_markers(emulator)
+        comments = comment_markers(clickup)
         rules = app.rules.stats if app.rules is not None else None
+        webhooks = app.intake.metrics.totals()
+        minutes = (clock.now() - DEMO_START).total_seconds() / 60
         summary: dict[str, Any] = {
             "invoices": len(final),
+            "sources": dict(sorted(Counter(i.source.value for i, _ in final).items())),
+            "source_invoices_booked": books.counts(),
+            "source_mismatches": source_check,
             "tasks": checked["tasks"],
             "duplicate_tasks": checked["duplicate_tasks"],
             "field_mismatches": checked["field_mismatches"],
@@ -196,9 +275,21 @@ def run_demo(
             "clickup_requests": stats["total"],
             "clickup_requests_backfill": backfill_requests,
             "clickup_requests_by_endpoint": stats["requests"],
+            "clickup_quota_per_minute": 100,
+            "clickup_requests_per_simulated_minute": round(stats["total"] / minutes, 4),
+            "source_requests": {name: em.stats()["total"] for name, em in sources.items()},
             "noop_sync_requests": noop_requests,
             "noop_sync_queued": report.queued,
             "http_429": stats["http_429"],
+            "webhooks_received": int(sum(webhooks["received"].values())),
+            "webhooks_duplicate": int(sum(webhooks["duplicate"].values())),
+            "webhooks_rejected": int(sum(webhooks["rejected"].values())),
+            "webhooks_by_provider": {
+                kind: {k: int(v) for k, v in sorted(values.items())}
+                for kind, values in webhooks.items()
+            },
+            "webhook_deliveries_sent": deliveries,
+            "collector_actions": dict(collector_actions),
             "rules_fired": 0 if rules is None else rules.fired,
             "reminders_posted": 0 if rules is None else rules.reminders,
             "comments_posted": sum(comments.values()),
@@ -206,7 +297,7 @@ def run_demo(
             "escalations": 0 if rules is None else rules.escalations,
             "tasks_by_status": dict(sorted(statuses.items())),
             "simulated_days": days,
-            "events": dict(counts),
+            "events": dict(books.events),
             "initial_tasks_created": created,
             "elapsed_s": round(elapsed, 2),
         }
@@ -215,12 +306,62 @@ def run_demo(
         if not as_json:
             _print_summary(console, summary)
         if serve:
-            console.print(f"Board: {server.base_url}/_emulator/board  (Ctrl-C to stop)")
+            console.print(f"Board: {clickup_server.base_url}/_emulator/board  (Ctrl-C to stop)")
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
-        app.sink.close()
-        app.engine.dispose()
     return summary
+
+
+def _collectors_act(app: App, collector: Any, rng: Any, today: date) -> Counter[str]:
+    """A collector working the overdue tasks: a promise to pay, a logged reply, a dispute."""
+    done: Counter[str] = Counter()
+    with transaction(app.engine) as session:
+        links = {
+            link.invoice_key: link.task_id
+            for link in session.exec(select(TaskLinkRow)).all()
+            if link.task_id is not None
+        }
+        invoices = [i for i in repo.iter_invoices(session) if i.is_overdue(today)]
+    for invoice in invoices:
+        task_id = links.get(invoice.key)
+        if task_id is None or rng.random() >= COLLECTOR_DAILY_SHARE:
+            continue
+        roll = rng.random()
+        if roll < 0.5:
+            collector.set_promise_date(task_id, today + timedelta(days=rng.randint(3, 14)))
+            done["promise_to_pay"] += 1
+        elif roll < 0.9:
+            collector.comment(task_id, "Customer replied: payment is being processed.")
+            done["customer_replied"] += 1
+        else:
+            collector.set_status(task_id, app.settings.clickup.statuses["disputed"])
+            done["disputed"] += 1
+    return done
+
+
+def stored_book(app: App) -> list[tuple[Invoice, Customer | None]]:
+    with transaction(app.engine) as session:
+        invoices = list(repo.iter_invoices(session))
+        customers = repo.get_customers(session, {i.customer_key for i in invoices})
+    return [(invoice, customers.get(invoice.customer_key)) for invoice in invoices]
+
+
+def compare_with_books(app: App, books: Bookkeeping) -> int:
+    """Invoices whose stored balance or status differs from what the bookkeeping did."""
+    with transaction(app.engine) as session:
+        stored = {(i.source.value, i.source_id): i for i in repo.iter_invoices(session)}
+    wrong = 0
+    for key, booked in books.booked.items():
+        invoice = stored.get(key)
+        if invoice is None or invoice.balance != booked.balance:
+            wrong += 1
+            continue
+        expected = booked.status
+        if invoice.status is InvoiceStatus.DISPUTED and booked.dispute:
+            continue
+        if invoice.status is not expected:
+            wrong += 1
+    return wrong
 
 
 def write_forecast(app: App, clock: FakeClock, path: Path) -> Path:

@@ -35,6 +35,14 @@ class ReconcileResult:
     previous_status: str | None = None
 
 
+def same_content(stored: dict[str, Any], invoice: Invoice) -> bool:
+    """Whether ``invoice`` says the same as the stored row's data, versions aside."""
+    incoming = invoice.model_dump(mode="json")
+    return {k: v for k, v in stored.items() if k != "version"} == {
+        k: v for k, v in incoming.items() if k != "version"
+    }
+
+
 def rule_state(row: CollectionRow | None) -> RuleState | None:
     if row is None:
         return None
@@ -101,6 +109,11 @@ class Reconciler:
                         repo.save_customer(session, customer, self.clock.now())
                     before = repo.lock_invoice(session, invoice.key)
                     previous = None if before is None else before.status
+                    if before is not None and same_content(before.data, invoice):
+                        # A re-read (poll, sweep, duplicate webhook) of what is stored: keep the
+                        # newer version so older events stay refused, and do nothing else.
+                        repo.save_invoice(session, invoice, self.clock.now())
+                        return ReconcileResult(stored=False, ops=(), previous_status=previous)
                     if not repo.save_invoice(session, invoice, self.clock.now()):
                         log.info(
                             "stale invoice ignored",
