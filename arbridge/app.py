@@ -100,6 +100,7 @@ class App:
         self.intake = (
             intake(self) if intake is not None else Intake(settings, engine, self.clock, self)
         )
+        self._collector_readers: list[Any] = []
         self._wire_collectors()
 
     @classmethod
@@ -132,7 +133,7 @@ class App:
 
         settings, credentials = self.settings, self.intake.credentials
         found: list[str] = []
-        readers: list[Any] = []
+        readers = self._collector_readers
 
         def secret() -> str | None:
             if not found:
@@ -386,6 +387,8 @@ class App:
         return server
 
     def close(self) -> None:
+        for reader in self._collector_readers:
+            reader.close()
         self.intake.close()
         self.sink.close()
         self.engine.dispose()

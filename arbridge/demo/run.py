@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -11,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -19,23 +17,18 @@ from sqlmodel import select
 
 from arbridge.app import App
 from arbridge.clock import FakeClock
-from arbridge.connector import Emulator, discover
+from arbridge.connector import Emulator
 from arbridge.demo.bookkeeping import Bookkeeping
 from arbridge.insight.generate import generate_history
-from arbridge.intake import Intake
 from arbridge.logging import configure
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
-from arbridge.settings import Settings
-from arbridge.source import SourceEmulator
 from arbridge.store import repo
-from arbridge.store.credentials import SqlCredentialStore, new_key
 from arbridge.store.db import transaction
 from arbridge.store.history import save_records
 from arbridge.store.tables import TaskLinkRow
 from arbridge.sync.desired import desired_task, task_status
 from arbridge.sync.insight import get_predictions, insight_facts
-from arbridge.web.app import create_web_app
-from arbridge.web.server import LoopbackServer
+from arbridge.testing.product import ProductStack
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
@@ -111,16 +104,6 @@ STRIPE_DROP_EVERY = 40  # one event in 40 is lost; the daily poll must find the 
 QUICKBOOKS_DUPLICATE_EVERY = 25
 
 
-def connect_quickbooks(app: App, connector: Any, clock: FakeClock) -> str:
-    """The OAuth grant as a person would do it, against the emulator's consent page."""
-    credentials = app.intake.credentials
-    url = connector.begin_authorization(app.settings, credentials)
-    consent = httpx.get(url, follow_redirects=False)
-    redirect = consent.headers["location"]
-    realm: str = connector.complete_pending(app.settings, credentials, redirect, clock=clock)
-    return realm
-
-
 def run_demo(
     *,
     invoices: int = 300,
@@ -136,57 +119,20 @@ def run_demo(
     configure(level="WARNING", fmt="console" if not as_json else "json")
     started = time.monotonic()
     clock = FakeClock(DEMO_START)
-    connectors: dict[str, Any] = dict(discover())
-    clickup = connectors["clickup"].emulator(rate_limit=rate_limit, seed=seed)
-    sources: dict[str, SourceEmulator] = {
-        name: connectors[name].source_emulator(clock=clock, seed=seed)
-        for name in ("quickbooks", "stripe")
+    extra = {
+        "sync": {"workers": 2},
+        "rules": {"directory": str(RULES_DIR), "packs": DEMO_PACKS, "vars": DEMO_VARS},
     }
-    with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="arbridge-demo-"))
-        clickup_server = stack.enter_context(LoopbackServer(clickup.app))
-        servers = {
-            name: stack.enter_context(LoopbackServer(em.app)) for name, em in sources.items()
-        }
-        base = Path(workdir or tmp)
-        settings = Settings.model_validate(
-            {
-                "database_url": f"sqlite:///{base / 'demo.db'}",
-                "clickup": {
-                    **clickup.config(clickup_server.base_url),
-                    "requests_per_minute": rate_limit,
-                },
-                **{name: em.config(servers[name].base_url) for name, em in sources.items()},
-                "server": {"port": 0},
-                "sync": {"workers": 2},
-                "rules": {"directory": str(RULES_DIR), "packs": DEMO_PACKS, "vars": DEMO_VARS},
-            }
+    with ProductStack(
+        clock, seed=seed, rate_limit=rate_limit, workdir=workdir, extra=extra
+    ) as product:
+        app, clickup, sources, settings = (
+            product.app,
+            product.clickup,
+            product.sources,
+            product.settings,
         )
-        key = new_key()
-
-        def intake(app: App) -> Intake:
-            credentials = SqlCredentialStore(app.engine, key, clock)
-            return Intake(settings, app.engine, clock, app, credentials=credentials)
-
-        app = App.from_settings(settings, clock, intake=intake)
-        stack.callback(app.close)
-        daemon = stack.enter_context(LoopbackServer(create_web_app(app.intake.web_context())))
-        # Closed before the servers stop: their keep-alive connections would hold shutdown up.
-        for emulator in (*sources.values(), clickup.app.dispatcher):
-            closer = getattr(emulator, "close", None)
-            if closer is not None:
-                stack.callback(closer)
-        realm = connect_quickbooks(app, connectors["quickbooks"], clock)
-        for name, emulator in sources.items():
-            emulator.subscribe(f"{daemon.base_url}/webhooks/{name}")
-        webhook_id, secret = connectors["clickup"].create_webhook(
-            settings, f"{daemon.base_url}/webhooks/clickup"
-        )
-        assert app.intake.credentials is not None
-        app.intake.credentials.save(
-            "clickup_webhook",
-            {"webhook_id": webhook_id, "secret": secret, "endpoint": daemon.base_url},
-        )
+        clickup_server, realm = product.clickup_server, product.realm
         stripe_knobs: Any = getattr(sources["stripe"], "knobs", None)
         qbo_outbox: Any = getattr(sources["quickbooks"], "outbox", None)
         books = Bookkeeping(seed, sources, invoices=invoices, start=DEMO_START.date())
@@ -229,9 +175,7 @@ def run_demo(
                     qbo_outbox.duplicate_next = 1 if day % 2 == 0 else 0
                     qbo_outbox.reorder = day % 5 == 0
                 books.advance(today)
-                for emulator in sources.values():
-                    deliveries += emulator.flush_webhooks()
-                app.intake.inbox.drain()
+                deliveries += product.deliver()
                 # The safety net: one poll a day finds what webhooks lost.
                 app.intake.poll_all()
                 app.refresh_insight()
@@ -239,13 +183,10 @@ def run_demo(
                 app.run_rules()
                 app.drain(settings.sync.workers)
                 collector_actions.update(_collectors_act(app, collector, rng, today))
-                clickup.app.dispatcher.flush()
-                app.intake.inbox.drain()
+                deliveries += product.deliver()
                 app.drain(settings.sync.workers)
                 progress.advance(day_task)
-        for emulator in sources.values():
-            deliveries += emulator.flush_webhooks()
-        app.intake.inbox.drain()
+        deliveries += product.deliver()
         app.intake.poll_all()
         app.drain(settings.sync.workers)
         before_noop = clickup.stats()["total"]
