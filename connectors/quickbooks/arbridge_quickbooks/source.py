@@ -26,8 +26,8 @@ from arbridge.model.invoice import Source
 from arbridge.settings import QuickBooksSettings
 from arbridge.source import DeletedInvoice, InboundEvent, PollResult, SourceBatch, SourceHealth
 from arbridge_quickbooks import mapping, webhooks
-from arbridge_quickbooks.auth import RECONNECT, TokenManager
-from arbridge_quickbooks.client import MAX_RESULTS, QuickBooksClient, quote
+from arbridge_quickbooks.auth import TokenManager
+from arbridge_quickbooks.client import QuickBooksClient, quote
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,3 @@ class QuickBooksSource:
 
     def close(self) -> None:
         self._http.close()
-
-
-__all__ = ["MAX_RESULTS", "RECONNECT", "QuickBooksSource"]
