@@ -37,8 +37,9 @@ CDC_LOOKBACK = timedelta(days=30)
 # Leave room for clock differences with Intuit: a cursor this close to the limit is "too old".
 CDC_MARGIN = timedelta(hours=1)
 CDC_CAP = 1000
-# Re-read a little before the cursor: Intuit stamps objects to the second.
-OVERLAP = timedelta(seconds=2)
+# Re-read a minute before the cursor: Intuit stamps objects to the second with its own clock,
+# which may differ a little from ours. A re-read object is harmless (it carries its version).
+OVERLAP = timedelta(seconds=60)
 FALLBACK_CURRENCY = "USD"
 
 

@@ -49,7 +49,7 @@ def test_cdc_poll_returns_what_changed_since_the_cursor(
     customer = company.emulator.add_customer("Acme Ltd")
     paid_id = invoice(company, customer, "80.00")
     untouched = invoice(company, customer)
-    company.clock.advance(timedelta(minutes=1))
+    company.clock.advance(timedelta(minutes=5))
     cursor = source.start_cursor()
     list(source.backfill())
     company.clock.advance(timedelta(minutes=10))
