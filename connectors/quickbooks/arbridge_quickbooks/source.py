@@ -15,6 +15,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -83,6 +84,7 @@ class QuickBooksSource:
         self._http = http
         self._clock = clock
         self._home_currency: str | None = None
+        self.skipped = 0  # objects left out because they could not be mapped
 
     def __repr__(self) -> str:
         return f"QuickBooksSource({self.client!r})"
@@ -116,32 +118,45 @@ class QuickBooksSource:
         reread: set[str] = set()
         for entity, rows in objects.items():
             for row in rows:
-                if mapping.is_deleted_stub(row):
-                    self._deleted(entity, row, batch)
-                elif entity == "Customer":
-                    batch.customers.append(mapping.to_customer(row, realm))
-                elif entity == "Invoice":
-                    invoices[str(row["Id"])] = row
-                elif entity == "Payment":
-                    payment = mapping.to_payment(row, realm, self._currency(row))
-                    batch.payments.append(payment)
-                    for invoice_id in payment.invoice_ids:
-                        day = paid_on.get(invoice_id)
-                        if day is None or payment.received_date > day:
-                            paid_on[invoice_id] = payment.received_date
-                elif entity == "CreditMemo":
-                    reread.update(mapping.linked_invoice_ids(row))
+                with self._skipping(entity, row):
+                    if mapping.is_deleted_stub(row):
+                        self._deleted(entity, row, batch)
+                    elif entity == "Customer":
+                        batch.customers.append(mapping.to_customer(row, realm))
+                    elif entity == "Invoice":
+                        invoices[str(row["Id"])] = row
+                    elif entity == "Payment":
+                        payment = mapping.to_payment(row, realm, self._currency(row))
+                        batch.payments.append(payment)
+                        for invoice_id in payment.invoice_ids:
+                            day = paid_on.get(invoice_id)
+                            if day is None or payment.received_date > day:
+                                paid_on[invoice_id] = payment.received_date
+                    elif entity == "CreditMemo":
+                        reread.update(mapping.linked_invoice_ids(row))
         missing = reread - set(invoices)
         if missing:
             for row in self.client.read_many("Invoice", missing):
                 invoices[str(row["Id"])] = row
         for invoice_id, row in invoices.items():
-            batch.invoices.append(
-                mapping.to_invoice(
-                    row, realm, self._currency(row), paid_date=paid_on.get(invoice_id)
+            with self._skipping("Invoice", row):
+                batch.invoices.append(
+                    mapping.to_invoice(
+                        row, realm, self._currency(row), paid_date=paid_on.get(invoice_id)
+                    )
                 )
-            )
         return batch
+
+    @contextmanager
+    def _skipping(self, entity: str, row: dict[str, Any]) -> Iterator[None]:
+        """One object that cannot be mapped is logged and left out, so that it cannot block
+        every other object of the batch (and of every later poll) behind it."""
+        try:
+            yield
+        except (ValueError, KeyError, TypeError) as exc:
+            self.skipped += 1
+            text = str(exc).splitlines()[0][:200]
+            log.error("QuickBooks %s %s skipped: %s", entity, row.get("Id", "?"), text)
 
     def _currency(self, row: dict[str, Any]) -> str:
         ref = row.get("CurrencyRef")
