@@ -195,6 +195,8 @@ class TokenManager:
         self._lock = threading.Lock()
         self._tokens: Tokens | None = None
         self._refused: str | None = None
+        # The refresh token Intuit refused: a different one in the store means a reconnect.
+        self._refused_refresh: str | None = None
         self.refreshes = 0
 
     def __repr__(self) -> str:
@@ -203,13 +205,17 @@ class TokenManager:
     @property
     def refused(self) -> str | None:
         """Why the stored credentials cannot work (what to do included), or None."""
-        return self._refused
+        with self._lock:
+            try:
+                self._fail_if_refused()
+            except AuthError as exc:
+                return str(exc)
+            return None
 
     def _load(self) -> Tokens:
         record = self._credentials.load(CREDENTIAL_NAME)
         if record is None:
-            self._refused = f"QuickBooks is not connected; {RECONNECT}"
-            raise AuthError(self._refused)
+            raise AuthError(f"QuickBooks is not connected; {RECONNECT}")
         return Tokens.from_record(record)
 
     def tokens(self) -> Tokens:
@@ -246,11 +252,24 @@ class TokenManager:
     def give_up(self, reason: str) -> None:
         """Stop using the stored tokens (the API refused a freshly refreshed token)."""
         with self._lock:
-            self._refused = f"{reason}; {RECONNECT}"
+            self._refuse(f"{reason}; {RECONNECT}", self._tokens)
+
+    def _refuse(self, reason: str, tokens: Tokens | None) -> None:
+        self._refused = reason
+        self._refused_refresh = tokens.refresh_token if tokens is not None else None
 
     def _fail_if_refused(self) -> None:
-        if self._refused is not None:
-            raise AuthError(self._refused)
+        """Raise while the refused tokens are still the stored ones; a reconnect (new tokens
+        in the store) is picked up here, without a restart and without a network call."""
+        if self._refused is None:
+            return
+        record = self._credentials.load(CREDENTIAL_NAME)
+        if record is not None and record.get("refresh_token") != self._refused_refresh:
+            self._tokens = Tokens.from_record(record)
+            self._refused = self._refused_refresh = None
+            log.info("QuickBooks was connected again; resuming")
+            return
+        raise AuthError(self._refused)
 
     def _refresh_locked(self, current: Tokens) -> None:
         # Another process (or a restart) may have refreshed: its refresh token is the live one.
@@ -270,7 +289,7 @@ class TokenManager:
                 {"grant_type": "refresh_token", "refresh_token": current.refresh_token},
             )
         except AuthError as exc:
-            self._refused = str(exc)
+            self._refuse(str(exc), current)
             log.error("QuickBooks token refresh refused: %s", exc)
             raise
         tokens = Tokens.from_response(current.realm_id, body, now)

@@ -173,10 +173,12 @@ def to_invoice(
 def linked_invoice_ids(obj: dict[str, Any]) -> tuple[str, ...]:
     """The invoices a payment (or credit memo) is applied to, in first-seen order."""
     found: list[str] = []
-    for line in obj.get("Line", []) or []:
-        for link in line.get("LinkedTxn", []) or [] if isinstance(line, dict) else []:
-            if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) not in found:
-                found.append(str(link.get("TxnId")))
+    for line in obj.get("Line") or []:
+        links = line.get("LinkedTxn") if isinstance(line, dict) else None
+        for link in links or []:
+            txn = str(link.get("TxnId"))
+            if link.get("TxnType") == "Invoice" and txn not in found:
+                found.append(txn)
     invoice_ref, _ = _ref(obj, "InvoiceRef")
     if invoice_ref and invoice_ref not in found:
         found.append(invoice_ref)

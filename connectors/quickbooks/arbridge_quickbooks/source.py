@@ -15,6 +15,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,8 +27,8 @@ from arbridge.model.invoice import Source
 from arbridge.settings import QuickBooksSettings
 from arbridge.source import DeletedInvoice, InboundEvent, PollResult, SourceBatch, SourceHealth
 from arbridge_quickbooks import mapping, webhooks
-from arbridge_quickbooks.auth import RECONNECT, TokenManager
-from arbridge_quickbooks.client import MAX_RESULTS, QuickBooksClient, quote
+from arbridge_quickbooks.auth import TokenManager
+from arbridge_quickbooks.client import QuickBooksClient, quote
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ CDC_LOOKBACK = timedelta(days=30)
 # Leave room for clock differences with Intuit: a cursor this close to the limit is "too old".
 CDC_MARGIN = timedelta(hours=1)
 CDC_CAP = 1000
-# Re-read a little before the cursor: Intuit stamps objects to the second.
-OVERLAP = timedelta(seconds=2)
+# Re-read a minute before the cursor: Intuit stamps objects to the second with its own clock,
+# which may differ a little from ours. A re-read object is harmless (it carries its version).
+OVERLAP = timedelta(seconds=60)
 FALLBACK_CURRENCY = "USD"
 
 
@@ -82,6 +84,7 @@ class QuickBooksSource:
         self._http = http
         self._clock = clock
         self._home_currency: str | None = None
+        self.skipped = 0  # objects left out because they could not be mapped
 
     def __repr__(self) -> str:
         return f"QuickBooksSource({self.client!r})"
@@ -115,32 +118,45 @@ class QuickBooksSource:
         reread: set[str] = set()
         for entity, rows in objects.items():
             for row in rows:
-                if mapping.is_deleted_stub(row):
-                    self._deleted(entity, row, batch)
-                elif entity == "Customer":
-                    batch.customers.append(mapping.to_customer(row, realm))
-                elif entity == "Invoice":
-                    invoices[str(row["Id"])] = row
-                elif entity == "Payment":
-                    payment = mapping.to_payment(row, realm, self._currency(row))
-                    batch.payments.append(payment)
-                    for invoice_id in payment.invoice_ids:
-                        day = paid_on.get(invoice_id)
-                        if day is None or payment.received_date > day:
-                            paid_on[invoice_id] = payment.received_date
-                elif entity == "CreditMemo":
-                    reread.update(mapping.linked_invoice_ids(row))
+                with self._skipping(entity, row):
+                    if mapping.is_deleted_stub(row):
+                        self._deleted(entity, row, batch)
+                    elif entity == "Customer":
+                        batch.customers.append(mapping.to_customer(row, realm))
+                    elif entity == "Invoice":
+                        invoices[str(row["Id"])] = row
+                    elif entity == "Payment":
+                        payment = mapping.to_payment(row, realm, self._currency(row))
+                        batch.payments.append(payment)
+                        for invoice_id in payment.invoice_ids:
+                            day = paid_on.get(invoice_id)
+                            if day is None or payment.received_date > day:
+                                paid_on[invoice_id] = payment.received_date
+                    elif entity == "CreditMemo":
+                        reread.update(mapping.linked_invoice_ids(row))
         missing = reread - set(invoices)
         if missing:
             for row in self.client.read_many("Invoice", missing):
                 invoices[str(row["Id"])] = row
         for invoice_id, row in invoices.items():
-            batch.invoices.append(
-                mapping.to_invoice(
-                    row, realm, self._currency(row), paid_date=paid_on.get(invoice_id)
+            with self._skipping("Invoice", row):
+                batch.invoices.append(
+                    mapping.to_invoice(
+                        row, realm, self._currency(row), paid_date=paid_on.get(invoice_id)
+                    )
                 )
-            )
         return batch
+
+    @contextmanager
+    def _skipping(self, entity: str, row: dict[str, Any]) -> Iterator[None]:
+        """One object that cannot be mapped is logged and left out, so that it cannot block
+        every other object of the batch (and of every later poll) behind it."""
+        try:
+            yield
+        except (ValueError, KeyError, TypeError) as exc:
+            self.skipped += 1
+            text = str(exc).splitlines()[0][:200]
+            log.error("QuickBooks %s %s skipped: %s", entity, row.get("Id", "?"), text)
 
     def _currency(self, row: dict[str, Any]) -> str:
         ref = row.get("CurrencyRef")
@@ -274,6 +290,3 @@ class QuickBooksSource:
 
     def close(self) -> None:
         self._http.close()
-
-
-__all__ = ["MAX_RESULTS", "RECONNECT", "QuickBooksSource"]

@@ -214,3 +214,27 @@ def test_reprs_show_no_tokens(connected: tuple[Company, QuickBooksSource]) -> No
     text = repr(source) + repr(source.client) + repr(source._tokens) + repr(source._tokens.tokens())
     assert record["access_token"] not in text
     assert record["refresh_token"] not in text
+
+
+def test_reconnecting_resumes_without_a_restart(
+    connected: tuple[Company, QuickBooksSource],
+) -> None:
+    company, source = connected
+    company.emulator.oauth.revoke_all()
+    with pytest.raises(AuthError):
+        source.poll(source.start_cursor())
+    assert not source.health().ok
+    company.connect(state="again")
+    assert source.health().ok
+    source.poll(source.start_cursor())
+
+
+def test_connecting_after_start_needs_no_restart(company: Company) -> None:
+    source = company.source()
+    try:
+        assert not source.health().ok
+        company.connect()
+        assert source.health().ok
+        source.poll(source.start_cursor())
+    finally:
+        source.close()

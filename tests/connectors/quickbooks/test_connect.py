@@ -242,3 +242,12 @@ def test_connect_command_without_a_key_explains(
     outcome = CliRunner().invoke(cli_quickbooks.quickbooks_app, ["connect", "-c", str(path)])
     assert outcome.exit_code == 2
     assert "ARBRIDGE_SECRET_KEY" in outcome.output
+
+
+def test_emulator_approves_without_a_browser(company: Company) -> None:
+    url = connector.begin_authorization(company.settings, company.credentials)
+    redirect = company.emulator.approve(url)
+    realm = connector.complete_pending(company.settings, company.credentials, redirect)
+    assert realm == company.emulator.realm_id
+    with pytest.raises(ConfigError, match="no connection was started"):
+        connector.complete_pending(company.settings, company.credentials, redirect)

@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from arbridge_quickbooks.source import QuickBooksSource, encode_cursor
 
 from arbridge.model.invoice import InvoiceStatus
@@ -49,7 +50,7 @@ def test_cdc_poll_returns_what_changed_since_the_cursor(
     customer = company.emulator.add_customer("Acme Ltd")
     paid_id = invoice(company, customer, "80.00")
     untouched = invoice(company, customer)
-    company.clock.advance(timedelta(minutes=1))
+    company.clock.advance(timedelta(minutes=5))
     cursor = source.start_cursor()
     list(source.backfill())
     company.clock.advance(timedelta(minutes=10))
@@ -161,3 +162,17 @@ def test_home_currency_is_read_once_for_objects_without_currency(
     assert currencies == {"EUR"}
     # Customer, Invoice, Preferences (once), Payment.
     assert company.emulator.stats()["requests"]["query"] == 4
+
+
+def test_an_unmappable_invoice_is_skipped_not_blocking(
+    connected: tuple[Company, QuickBooksSource], caplog: pytest.LogCaptureFixture
+) -> None:
+    company, source = connected
+    customer = company.emulator.add_customer("Acme Ltd")
+    good = invoice(company, customer)
+    bad = invoice(company, customer)
+    company.emulator.company.objects["Invoice"][bad]["CurrencyRef"] = {"value": "XXQ"}
+    batches = list(source.backfill())
+    assert [i.source_id for b in batches for i in b.invoices] == [good]
+    assert source.skipped == 1
+    assert f"QuickBooks Invoice {bad} skipped" in caplog.text

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -95,6 +96,15 @@ class QuickBooksEmulator:
             "webhooks_failed": self.outbox.failed,
             "webhooks_queued": self.outbox.queued,
         }
+
+    def approve(self, authorization_url: str) -> str:
+        """What a user clicking Connect does: the redirect URL (code, realmId, state) for an
+        authorization URL, without a browser or an HTTP round trip."""
+        params = {k: v[0] for k, v in parse_qs(urlsplit(authorization_url).query).items()}
+        code = self.oauth.authorize(params.get("client_id", ""), params.get("redirect_uri", ""))
+        query = urlencode({"code": code, "state": params.get("state", ""), "realmId": DEMO_REALM})
+        target = params["redirect_uri"]
+        return f"{target}{'&' if '?' in target else '?'}{query}"
 
     # --- webhooks -------------------------------------------------------------------------
 

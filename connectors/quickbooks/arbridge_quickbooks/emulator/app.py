@@ -245,7 +245,7 @@ class EmulatorApp(Starlette):
                 text = (await request.body()).decode()
             else:
                 text = request.query_params.get("query", "")
-            return json_response(self._query(text))
+            return self._query(text)
         if kind == "cdc":
             entities = [e for e in request.query_params.get("entities", "").split(",") if e]
             since_text = request.query_params.get("changedSince", "")
@@ -285,19 +285,24 @@ class EmulatorApp(Starlette):
             result = company.create(entity, body)
         return json_response({entity: result, "time": self._time()})
 
-    def _query(self, text: str) -> dict[str, Any]:
+    def _query(self, text: str) -> Response:
         parsed = qbquery.parse(text)
         entity = canonical_entity(parsed.entity)
-        page, total = qbquery.run(parsed, self.company.rows(entity))
-        response: dict[str, Any] = {}
-        if parsed.count:
-            response["totalCount"] = total
-        else:
-            if page:
-                response[entity] = page
-            response["startPosition"] = parsed.start
-            response["maxResults"] = len(page)
-        return {"QueryResponse": response, "time": self._time()}
+
+        def render(page: list[dict[str, Any]], total: int) -> bytes:
+            response: dict[str, Any] = {}
+            if parsed.count:
+                response["totalCount"] = total
+            else:
+                if page:
+                    response[entity] = page
+                response["startPosition"] = parsed.start
+                response["maxResults"] = len(page)
+            body = {"QueryResponse": response, "time": self._time()}
+            return json.dumps(body, default=_plain).encode()
+
+        content = self.company.select(entity, lambda rows: qbquery.run(parsed, rows), render)
+        return Response(content, 200, media_type="application/json")
 
 
 async def _form(request: Request) -> dict[str, str]:

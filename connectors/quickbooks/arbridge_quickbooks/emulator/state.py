@@ -89,10 +89,25 @@ class CompanyState:
 
     def rows(self, entity: str) -> list[dict[str, Any]]:
         with self._lock:
-            name = canonical_entity(entity)
-            if name == "Preferences":
-                return [self.preferences()]
-            return copy.deepcopy(list(self.objects[name].values()))
+            return copy.deepcopy(self._live(entity))
+
+    def select(
+        self,
+        entity: str,
+        pick: Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], int]],
+        render: Callable[[list[dict[str, Any]], int], bytes],
+    ) -> bytes:
+        """Run ``pick`` (a query) over the live objects and ``render`` its page, under the
+        lock: rendering straight from the objects spares copying them."""
+        with self._lock:
+            page, total = pick(self._live(entity))
+            return render(page, total)
+
+    def _live(self, entity: str) -> list[dict[str, Any]]:
+        name = canonical_entity(entity)
+        if name == "Preferences":
+            return [self.preferences()]
+        return list(self.objects[name].values())
 
     def preferences(self) -> dict[str, Any]:
         return {
