@@ -282,9 +282,11 @@ def sandbox_clickup(
 
 @app.command()
 def demo(
-    invoices: Annotated[int, typer.Option(help="Invoices to generate.")] = 400,
+    invoices: Annotated[
+        int, typer.Option(help="Invoices open on the first day (more are issued each day).")
+    ] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
-    days: Annotated[int, typer.Option(help="Simulated days after the first sync.")] = 60,
+    days: Annotated[int, typer.Option(help="Simulated days after the first sync.")] = 90,
     serve: Annotated[
         bool, typer.Option("--serve", help="Keep the emulated ClickUp board up afterwards.")
     ] = False,

@@ -17,6 +17,7 @@ from arbridge.settings import Settings
 from arbridge.source import CredentialStore, InboundEvent, InvoiceSource, WebhookRejected
 from arbridge.store import inbox
 from arbridge.store.db import transaction
+from arbridge.store.inbox_writer import GroupCommitter
 from arbridge.sync.inbox_worker import Handler, InboxProcessor
 from arbridge.sync.polling import SourcePoller, SourceState
 from arbridge.sync.sources import BatchApplier, Ingestor
@@ -115,6 +116,7 @@ class Intake:
             retry_max=sync.retry_max_s,
         )
         self.metrics = Metrics(self._gauges)
+        self.writer = GroupCommitter(engine)
         self._verifiers: dict[str, Verifier] = {name: self._verifier(name) for name in self.pollers}
         self._verifiers.update(extra_verifiers or {})
         self._oauth = dict(oauth_callbacks or {})
@@ -184,6 +186,7 @@ class Intake:
             max_body_bytes=self.settings.server.max_body_bytes,
             on_stored=self.inbox.wake.set,
             oauth_callbacks=self._oauth,
+            store=self.writer.store,
         )
 
     def _gauges(self) -> dict[str, float]:
@@ -219,5 +222,6 @@ class Intake:
         return not problems, {"problems": problems, "sources": sources}
 
     def close(self) -> None:
+        self.writer.close()
         for poller in self.pollers.values():
             poller.close()

@@ -35,6 +35,24 @@ class StoreResult:
 
 def store_events(engine: Engine, events: list[InboundEvent], now: datetime) -> StoreResult:
     """Insert the events of one delivery in one transaction; already-known ids are skipped."""
+    return store_deliveries(engine, [(events, now)])[0]
+
+
+def store_deliveries(
+    engine: Engine, deliveries: list[tuple[list[InboundEvent], datetime]]
+) -> list[StoreResult]:
+    """Several deliveries in one transaction (one fsync), each with its own result."""
+    insert = postgresql.insert if is_postgres(engine) else sqlite.insert
+    results = []
+    with transaction(engine) as session:
+        for events, now in deliveries:
+            results.append(_insert(session, insert, events, now))
+    return results
+
+
+def _insert(
+    session: Session, insert: Any, events: list[InboundEvent], now: datetime
+) -> StoreResult:
     if not events:
         return StoreResult(0, 0)
     rows: list[dict[str, Any]] = [
@@ -54,15 +72,13 @@ def store_events(engine: Engine, events: list[InboundEvent], now: datetime) -> S
     ]
     # One delivery may name the same event twice (QuickBooks batches); keep the first.
     unique = list({(r["provider"], r["event_id"]): r for r in reversed(rows)}.values())[::-1]
-    insert = postgresql.insert if is_postgres(engine) else sqlite.insert
     statement = (
         insert(InboxRow)
         .values(unique)
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(col(InboxRow.id))
     )
-    with transaction(engine) as session:
-        inserted = len(session.execute(statement).all())
+    inserted = len(session.execute(statement).all())
     return StoreResult(stored=inserted, duplicates=len(rows) - inserted)
 
 

@@ -62,8 +62,13 @@ class InboxProcessor:
     def run_once(self, limit: int = 50) -> int:
         """Process up to ``limit`` due events; returns how many were claimed."""
         claimed = inbox.claim(self.engine, now=self.clock.now(), lease=self.lease, limit=limit)
-        for item in claimed:
-            self._process(item)
+        done = [item.id for item in claimed if self._process(item)]
+        if done:
+            # One commit for the whole batch: on SQLite each commit is an fsync.
+            with transaction(self.engine) as session:
+                for row_id in done:
+                    inbox.finish(session, row_id, self.clock.now())
+            self.stats.processed += len(done)
         return len(claimed)
 
     def drain(self) -> int:
@@ -83,7 +88,8 @@ class InboxProcessor:
                 self.wake.wait(idle_wait)
                 self.wake.clear()
 
-    def _process(self, item: inbox.ClaimedEvent) -> None:
+    def _process(self, item: inbox.ClaimedEvent) -> bool:
+        """Handle one event; True when it is done, False when it was rescheduled or parked."""
         event = item.event
         bound = log.bind(provider=event.provider, event=event.event_id, kind=event.kind)
         handler = self.handlers.get(event.provider)
@@ -95,19 +101,17 @@ class InboxProcessor:
             # AuthError: the source is disconnected; keep the event for after the reconnect.
             self._retry(item, str(exc), retry_after=getattr(exc, "retry_after", None))
             bound.warning("inbox event rescheduled", error=redactor.scrub(str(exc)))
-            return
+            return False
         except PermanentError as exc:
             self._park(item, str(exc))
             bound.error("inbox event failed", error=redactor.scrub(str(exc)))
-            return
+            return False
         except Exception as exc:
             # A bug or an unexpected shape: retried a few times, then parked, never lost.
             self._retry(item, f"{type(exc).__name__}: {exc}", retry_after=None)
             bound.exception("inbox event raised")
-            return
-        with transaction(self.engine) as session:
-            inbox.finish(session, item.id, self.clock.now())
-        self.stats.processed += 1
+            return False
+        return True
 
     def _retry(self, item: inbox.ClaimedEvent, error: str, retry_after: float | None) -> None:
         if item.attempts >= self.max_attempts:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ from starlette.routing import Route
 
 from arbridge.clock import Clock
 from arbridge.source import InboundEvent, WebhookRejected
-from arbridge.store.inbox import store_events
+from arbridge.store.inbox import StoreResult, store_events
 from arbridge.web.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -44,6 +45,8 @@ class WebContext:
     max_body_bytes: int = 1_048_576
     on_stored: Callable[[], None] = lambda: None
     oauth_callbacks: dict[str, OAuthCallback] = field(default_factory=dict)
+    # Stores one delivery's events durably; the default commits each delivery on its own.
+    store: Callable[[list[InboundEvent], datetime], StoreResult] | None = None
     known_providers: tuple[str, ...] = ("stripe", "quickbooks", "clickup")
 
 
@@ -92,7 +95,10 @@ def create_web_app(ctx: WebContext) -> Starlette:
         except WebhookRejected as rejected:
             return _reject(ctx, provider, rejected.status, rejected.reason)
         try:
-            result = await run_in_threadpool(store_events, ctx.engine, events, ctx.clock.now())
+            if ctx.store is not None:
+                result = await run_in_threadpool(ctx.store, events, ctx.clock.now())
+            else:
+                result = await run_in_threadpool(store_events, ctx.engine, events, ctx.clock.now())
         except Exception as exc:
             # Not acknowledged: the provider will deliver it again. Only the error's class is
             # logged: a database error quotes the statement, and with it the payload.

@@ -113,6 +113,7 @@ def test_forged_malformed_and_oversized_deliveries_are_refused_and_store_nothing
 def test_a_store_failure_is_not_acknowledged(rig: Rig) -> None:
     from sqlalchemy import create_engine
 
+    from arbridge.store.inbox_writer import GroupCommitter
     from arbridge.web.app import create_web_app
 
     rig.source.add_customer("cus_1", "Acme Ltd")
@@ -120,6 +121,7 @@ def test_a_store_failure_is_not_acknowledged(rig: Rig) -> None:
     context = rig.app.intake.web_context()
     # A store whose file cannot be created: the write fails, so the provider must retry.
     context.engine = create_engine("sqlite:////nonexistent-dir/arbridge.db")
+    context.store = GroupCommitter(context.engine).store
     with LoopbackServer(create_web_app(context)) as server:
         body, headers = rig.source.delivery(event)
         response = httpx.post(f"{server.base_url}/webhooks/stripe", content=body, headers=headers)
