@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
 from arbridge_stripe.source import StripeSource
 from arbridge_stripe.webhooks import to_inbound
@@ -388,3 +389,19 @@ def test_overdue_and_failed_payment_events_resolve_to_the_invoice(
         [resolved] = source.resolve(event).invoices
         assert resolved.status is InvoiceStatus.OPEN
         assert resolved.days_overdue(env.clock.now().date()) == 10  # due 1 April, now 11 April
+
+
+def test_rate_limited_reads_are_retried_with_backoff(env: Served) -> None:
+    sleeps: list[float] = []
+    api = StripeApi(env.settings(max_network_retries=2), sleep=sleeps.append)
+    env.emulator.add_customer("Acme")
+    limit = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "slow"}}
+    env.emulator.http.fail_next.extend([(429, limit), (429, limit)])
+    page = api.list_customers(None, None)
+    assert len(page.data) == 1
+    assert len(sleeps) == 2
+    assert sleeps[1] > sleeps[0] >= 1.0
+    env.emulator.http.fail_next.extend([(429, limit)] * 3)
+    with pytest.raises(RateLimitedError):
+        api.list_customers(None, None)
+    api.close()
