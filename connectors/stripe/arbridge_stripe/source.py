@@ -153,6 +153,11 @@ class StripeSource:
         default = self._settings.account
         batch = self._resolve_many([to_inbound(e, default) for e in fresh])
         advanced = current.advance([(str(e["id"]), int(e["created"])) for e in events])
+        # A quiet account must not age its cursor into a needless sweep: whatever Stripe has
+        # not listed by now minus the overlap, it never will.
+        floor = int((self._clock.now() - CURSOR_OVERLAP).timestamp())
+        if floor > advanced.created:
+            advanced = EventCursor(floor)
         return PollResult(batch=batch, cursor=advanced.encode())
 
     def _sweep(self, stale: EventCursor | None) -> PollResult:

@@ -218,7 +218,7 @@ def test_dispute_resolves_to_its_invoice_through_the_payment(
     invoice = issue(env, customer, amount="250.00")
     env.emulator.pay_invoice(other, Decimal("10.00"))
     env.emulator.pay_invoice(invoice, Decimal("250.00"))
-    dispute_id = env.emulator.dispute_invoice(invoice, "fraudulent")
+    dispute_id = env.emulator.open_dispute(invoice, "fraudulent")
     env.emulator.flush_webhooks()
     opened = next(e for e in receiver.events if e.kind == "charge.dispute.created")
     batch = source.resolve(opened)
@@ -273,7 +273,7 @@ def test_duplicate_and_reordered_deliveries_converge_on_the_clean_run(
     env.emulator.pay_invoice(invoices[0], Decimal("200.00"))
     env.emulator.pay_invoice(invoices[1], Decimal("50.00"))
     env.emulator.void_invoice(invoices[2])
-    dispute = env.emulator.dispute_invoice(invoices[0], "product_not_received")
+    dispute = env.emulator.open_dispute(invoices[0], "product_not_received")
     env.emulator.close_dispute(dispute, won=True)
     env.emulator.flush_webhooks()
     clean = Ledger()
@@ -405,3 +405,15 @@ def test_rate_limited_reads_are_retried_with_backoff(env: Served) -> None:
     with pytest.raises(RateLimitedError):
         api.list_customers(None, None)
     api.close()
+
+
+def test_quiet_account_keeps_its_cursor_fresh(env: Served, source: StripeSource) -> None:
+    customer = env.emulator.add_customer("Acme")
+    cursor = source.start_cursor()
+    for _ in range(2):
+        env.clock.advance(timedelta(days=20))
+        result = source.poll(cursor)
+        assert not result.full_sweep
+        cursor = result.cursor
+    invoice = issue(env, customer)
+    assert [i.source_id for i in source.poll(cursor).batch.invoices] == [invoice]
