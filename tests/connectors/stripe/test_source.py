@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
+from arbridge_stripe.emulator import TokenBucket
 from arbridge_stripe.source import StripeSource
 from arbridge_stripe.webhooks import to_inbound
 
@@ -417,3 +418,23 @@ def test_quiet_account_keeps_its_cursor_fresh(env: Served, source: StripeSource)
         cursor = result.cursor
     invoice = issue(env, customer)
     assert [i.source_id for i in source.poll(cursor).batch.invoices] == [invoice]
+
+
+def test_backfill_under_test_mode_rate_limit(env: Served) -> None:
+    """25 requests/s with a burst: the 429s are retried, nothing is lost."""
+    sleeps: list[float] = []
+    ticks = [0.0]
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        ticks[0] += seconds
+
+    env.emulator.http.limiter = TokenBucket(2, monotonic=lambda: ticks[0])
+    for n in range(3):
+        env.emulator.add_customer(f"Customer {n}")
+    api = StripeApi(env.settings(max_network_retries=3), sleep=sleep)
+    pages = [api.list_customers(None, None) for _ in range(4)]
+    assert all(len(p.data) == 3 for p in pages)
+    assert sleeps
+    assert env.emulator.stats()["http_429"] == len(sleeps)
+    api.close()

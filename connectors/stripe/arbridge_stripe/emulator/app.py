@@ -23,6 +23,7 @@ from arbridge_stripe.emulator import listing
 from arbridge_stripe.emulator.errors import StripeApiError
 from arbridge_stripe.emulator.forms import FormError, parse_form
 from arbridge_stripe.emulator.objects import API_VERSION
+from arbridge_stripe.emulator.ratelimit import TokenBucket
 from arbridge_stripe.emulator.state import CURRENT_REQUEST, StripeState
 
 Params = dict[str, Any]
@@ -44,11 +45,23 @@ class Call:
 Handler = Callable[[StripeState, Call], Any]
 
 
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class _Saved:
+    fingerprint: str
+    status: int
+    body: bytes
+    at: int
+
+
 @dataclass
 class AppStats:
     requests: dict[str, int] = field(default_factory=dict)
     total: int = 0
     http_401: int = 0
+    http_429: int = 0
     errors: int = 0
 
 
@@ -61,8 +74,23 @@ class EmulatorApp:
         self.stats = AppStats()
         # Answers to inject before the next requests (status, Stripe error body), in order.
         self.fail_next: list[tuple[int, dict[str, Any]]] = []
-        self._idempotent: dict[str, tuple[str, int, bytes]] = {}
+        # None: unlimited. ``TokenBucket(TEST_MODE_RATE)`` behaves like a test-mode account.
+        self.limiter: TokenBucket | None = None
+        self._idempotent: dict[str, _Saved] = {}
         self._lock = threading.Lock()
+
+    def recall(self, key: str) -> _Saved | None:
+        """The first answer given for ``key``, while Stripe would still keep it (24 h)."""
+        with self._lock:
+            saved = self._idempotent.get(key)
+            if saved is not None and self.state.now() - saved.at > IDEMPOTENCY_TTL_S:
+                del self._idempotent[key]
+                return None
+            return saved
+
+    def remember(self, key: str, saved: _Saved) -> None:
+        with self._lock:
+            self._idempotent[key] = saved
 
     def count(self, name: str) -> None:
         with self._lock:
@@ -75,6 +103,7 @@ class EmulatorApp:
                 "requests": dict(self.stats.requests),
                 "total": self.stats.total,
                 "http_401": self.stats.http_401,
+                "http_429": self.stats.http_429,
                 "errors": self.stats.errors,
             }
 
@@ -112,6 +141,15 @@ def endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
         if denied is not None:
             emulator.stats.http_401 += 1
             return _json(denied.status, denied.body(), request_id)
+        if emulator.limiter is not None and not emulator.limiter.take():
+            emulator.stats.http_429 += 1
+            limited = StripeApiError(
+                429,
+                "Request rate limit exceeded. Learn more about rate limits here "
+                "https://stripe.com/docs/rate-limits.",
+                code="rate_limit",
+            )
+            return _json(429, limited.body(), request_id)
         if emulator.fail_next:
             status, body = emulator.fail_next.pop(0)
             emulator.stats.errors += 1
@@ -126,9 +164,9 @@ def endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
         key = request.headers.get("idempotency-key") if request.method == "POST" else None
         fingerprint = json.dumps([request.url.path, account, params], sort_keys=True)
         if key is not None:
-            seen = emulator._idempotent.get(key)
+            seen = emulator.recall(key)
             if seen is not None:
-                if seen[0] != fingerprint:
+                if seen.fingerprint != fingerprint:
                     error = StripeApiError(
                         400,
                         "Keys for idempotent requests can only be used with the same parameters "
@@ -136,7 +174,7 @@ def endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
                         type="idempotency_error",
                     )
                     return _json(400, error.body(), request_id)
-                replay = Response(seen[2], status_code=seen[1], media_type="application/json")
+                replay = Response(seen.body, status_code=seen.status, media_type="application/json")
                 replay.headers["Request-Id"] = request_id
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
@@ -150,7 +188,7 @@ def endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
             CURRENT_REQUEST.reset(token)
         response = _json(status, body, request_id)
         if key is not None:
-            emulator._idempotent[key] = (fingerprint, status, bytes(response.body))
+            emulator.remember(key, _Saved(fingerprint, status, bytes(response.body), state.now()))
         return response
 
     return serve
