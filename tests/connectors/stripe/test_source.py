@@ -10,6 +10,7 @@ import pytest
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
 from arbridge_stripe.emulator import TokenBucket
+from arbridge_stripe.mapping import MappingError
 from arbridge_stripe.source import StripeSource
 from arbridge_stripe.webhooks import to_inbound
 
@@ -438,3 +439,21 @@ def test_backfill_under_test_mode_rate_limit(env: Served) -> None:
     assert sleeps
     assert env.emulator.stats()["http_429"] == len(sleeps)
     api.close()
+
+
+def test_one_unreadable_invoice_does_not_hold_the_poll_back(
+    env: Served, source: StripeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer = env.emulator.add_customer("Acme")
+    cursor = source.start_cursor()
+    env.clock.advance(timedelta(minutes=6))
+    broken = env.emulator.state.create_invoice(customer, currency="xyz", amount=100)["id"]
+    good = issue(env, customer)
+    with caplog.at_level("WARNING", logger="arbridge_stripe.source"):
+        result = source.poll(cursor)
+    assert [i.source_id for i in result.batch.invoices] == [good]
+    assert [r.__dict__["object"] for r in caplog.records] == [broken]
+    assert EventCursor.decode(result.cursor) != EventCursor.decode(cursor)
+    event = next(e for e in env.emulator.state.events if e["data"]["object"]["id"] == broken)
+    with pytest.raises(MappingError, match=broken):
+        source.resolve(to_inbound(event, "default"))
