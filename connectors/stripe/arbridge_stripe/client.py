@@ -73,10 +73,17 @@ def _retry_after(exc: stripe.StripeError) -> float | None:
     return None
 
 
+def _body_code(body: object) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def map_error(exc: stripe.StripeError, what: str, redactor: SecretRedactor) -> ConnectorError:
     """One table from the library's exceptions to arbridge's error classes."""
     status = exc.http_status
-    code = exc.code
+    # Some classes (409s become APIError) leave ``code`` unset; the error body still has it.
+    code = exc.code or _body_code(exc.json_body)
     detail = redactor.scrub(exc.user_message or str(exc) or type(exc).__name__)
     request_id = f" (request {exc.request_id})" if exc.request_id else ""
     message = f"Stripe {what} failed: {detail}{request_id}"
@@ -187,7 +194,9 @@ class StripeApi:
         has it (deleted drafts)."""
         params = {"expand": ["customer", "payments"]}
         path = f"/v1/invoices/{quote(invoice_id, safe='')}"
-        return self._optional(f"invoice {invoice_id}", path, params, account)
+        found = self._optional(f"invoice {invoice_id}", path, params, account)
+        # Older API versions could also answer a deleted draft with status "deleted".
+        return None if found is None or found.get("status") == "deleted" else found
 
     def retrieve_customer(self, customer_id: str, account: str | None) -> dict[str, Any] | None:
         path = f"/v1/customers/{quote(customer_id, safe='')}"
