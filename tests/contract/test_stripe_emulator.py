@@ -80,7 +80,7 @@ def scenario(env: Served) -> dict[str, str]:
     )
     emulator.pay_invoice(invoice, Decimal("80.00"))
     emulator.pay_invoice(invoice, Decimal("400.00"))
-    dispute = emulator.dispute_invoice(invoice, "duplicate")
+    dispute = emulator.open_dispute(invoice, "duplicate")
     return {"customer": customer, "invoice": invoice, "dispute": dispute}
 
 

@@ -2,20 +2,23 @@
 
 ``StripeClient`` runs on its httpx client (sync methods enabled), points at
 ``settings.api_base`` (the emulator in tests and the demo) and retries connection errors, 409s
-and 5xx by itself ``max_network_retries`` times with Stripe's own backoff; every request
-carries the pinned API version. What still fails is mapped once, in :func:`map_error`, and
-every message is scrubbed of the key. Objects come back as plain dicts, so mapping code reads
-Stripe's documented field names and can be tested against ``fixtures3.json`` samples.
+and 5xx by itself ``max_network_retries`` times with Stripe's own backoff; 429s, which it leaves
+alone, are retried here as often. Every request carries the library's pinned API version
+(2026-10-28). What still fails is mapped once, in :func:`map_error`, and every message is
+scrubbed of the key. Objects come back as plain dicts, so mapping code reads Stripe's
+documented field names and is tested against ``fixtures3.json`` samples.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import stripe
-from stripe.params import CustomerListParams, EventListParams, InvoiceListParams
 
 from arbridge.errors import (
     AuthError,
@@ -30,6 +33,8 @@ from arbridge.settings import StripeSettings
 
 T = TypeVar("T")
 PAGE_SIZE = 100
+RATE_LIMIT_BACKOFF_S = 1.0
+RATE_LIMIT_BACKOFF_MAX_S = 20.0
 
 # The events arbridge subscribes to and polls for (``types[]`` takes at most 20).
 EVENT_TYPES: tuple[str, ...] = (
@@ -68,10 +73,17 @@ def _retry_after(exc: stripe.StripeError) -> float | None:
     return None
 
 
+def _body_code(body: object) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def map_error(exc: stripe.StripeError, what: str, redactor: SecretRedactor) -> ConnectorError:
     """One table from the library's exceptions to arbridge's error classes."""
     status = exc.http_status
-    code = exc.code
+    # Some classes (409s become APIError) leave ``code`` unset; the error body still has it.
+    code = exc.code or _body_code(exc.json_body)
     detail = redactor.scrub(exc.user_message or str(exc) or type(exc).__name__)
     request_id = f" (request {exc.request_id})" if exc.request_id else ""
     message = f"Stripe {what} failed: {detail}{request_id}"
@@ -102,12 +114,12 @@ def map_error(exc: stripe.StripeError, what: str, redactor: SecretRedactor) -> C
     return PermanentError(message, status=status, code=code)
 
 
-def as_dict(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, stripe.StripeObject):
-        return obj.to_dict(recursive=True)
-    if isinstance(obj, dict):
-        return obj
-    raise TypeError(f"unexpected Stripe response {type(obj).__name__}")
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
 
 
 class StripeApi:
@@ -120,8 +132,11 @@ class StripeApi:
         *,
         secrets: Iterable[str] = (),
         http_client: stripe.HTTPClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         key = settings.api_key.get_secret_value()
+        self._max_retries = settings.max_network_retries
+        self._sleep = sleep
         self._redactor = SecretRedactor([key, *secrets])
         self._http = http_client or stripe.HTTPXClient(
             timeout=settings.timeout_s, allow_sync_methods=True
@@ -137,119 +152,106 @@ class StripeApi:
         return "StripeApi(api_key=[redacted])"
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except stripe.StripeError as exc:
-            # "from None": the library's exception keeps the request and its headers.
-            raise map_error(exc, what, self._redactor) from None
+        """``fn`` with errors mapped. The library retries connection errors, 409s and 5xx but
+        never a 429, so a rate-limited read is retried here, as many times and backing off."""
+        for attempt in range(self._max_retries + 1):
+            try:
+                return fn()
+            except stripe.StripeError as exc:
+                # "from None": the library's exception keeps the request and its headers.
+                error = map_error(exc, what, self._redactor)
+            if not isinstance(error, RateLimitedError) or attempt == self._max_retries:
+                raise error from None
+            wait = error.retry_after or RATE_LIMIT_BACKOFF_S * 2**attempt
+            self._sleep(min(wait, RATE_LIMIT_BACKOFF_MAX_S) + random.uniform(0, 0.25))
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _options(account: str | None) -> stripe.RequestOptions:
-        return {"stripe_account": account} if account else {}
+    def _get(
+        self, what: str, path: str, params: dict[str, Any], account: str | None
+    ) -> dict[str, Any]:
+        """One GET through the library's ``raw_request`` (same auth, version pin, retries and
+        errors), read as JSON: building typed objects for 100 full invoices a page costs more
+        than the request itself, and the mapping reads documented field names anyway."""
+        if account:
+            params = {**params, "stripe_account": account}
+        response = self._call(what, lambda: self._client.raw_request("get", path, **params))
+        body = response.data if isinstance(response, stripe.StripeResponse) else None
+        if not isinstance(body, dict):
+            raise TransientError(f"Stripe {what} answered without a JSON object; retrying later")
+        return dict(body)
+
+    def _optional(
+        self, what: str, path: str, params: dict[str, Any], account: str | None
+    ) -> dict[str, Any] | None:
+        try:
+            found = self._get(what, path, params, account)
+        except NotFoundError:
+            return None
+        return None if found.get("deleted") else found
 
     def retrieve_invoice(self, invoice_id: str, account: str | None) -> dict[str, Any] | None:
         """The invoice with its customer and payments expanded; ``None`` when Stripe no longer
         has it (deleted drafts)."""
-        try:
-            obj = self._call(
-                f"invoice {invoice_id}",
-                lambda: self._client.v1.invoices.retrieve(
-                    invoice_id, {"expand": ["customer", "payments"]}, self._options(account)
-                ),
-            )
-        except NotFoundError:
-            return None
-        found = as_dict(obj)
-        return None if found.get("deleted") else found
+        params = {"expand": ["customer", "payments"]}
+        path = f"/v1/invoices/{quote(invoice_id, safe='')}"
+        found = self._optional(f"invoice {invoice_id}", path, params, account)
+        # Older API versions could also answer a deleted draft with status "deleted".
+        return None if found is None or found.get("status") == "deleted" else found
 
     def retrieve_customer(self, customer_id: str, account: str | None) -> dict[str, Any] | None:
-        try:
-            obj = self._call(
-                f"customer {customer_id}",
-                lambda: self._client.v1.customers.retrieve(
-                    customer_id, None, self._options(account)
-                ),
-            )
-        except NotFoundError:
-            return None
-        found = as_dict(obj)
-        return None if found.get("deleted") else found
+        path = f"/v1/customers/{quote(customer_id, safe='')}"
+        return self._optional(f"customer {customer_id}", path, {}, account)
 
     def retrieve_dispute(self, dispute_id: str, account: str | None) -> dict[str, Any]:
-        return as_dict(
-            self._call(
-                f"dispute {dispute_id}",
-                lambda: self._client.v1.disputes.retrieve(dispute_id, None, self._options(account)),
-            )
-        )
+        path = f"/v1/disputes/{quote(dispute_id, safe='')}"
+        return self._get(f"dispute {dispute_id}", path, {}, account)
 
     def payment_intent_of_charge(self, charge_id: str, account: str | None) -> str | None:
-        charge = as_dict(
-            self._call(
-                f"charge {charge_id}",
-                lambda: self._client.v1.charges.retrieve(charge_id, None, self._options(account)),
-            )
-        )
-        intent = charge.get("payment_intent")
-        return intent if isinstance(intent, str) else None
+        path = f"/v1/charges/{quote(charge_id, safe='')}"
+        intent = self._get(f"charge {charge_id}", path, {}, account).get("payment_intent")
+        return _id_of(intent)
 
     def invoice_of_payment_intent(self, intent_id: str, account: str | None) -> str | None:
         """Since API 2025-03-31 a payment names no invoice; the invoice payments list does."""
-        page = self._call(
-            f"invoice payments of {intent_id}",
-            lambda: self._client.v1.invoice_payments.list(
-                {"payment": {"type": "payment_intent", "payment_intent": intent_id}, "limit": 1},
-                self._options(account),
-            ),
+        params = {"payment": {"type": "payment_intent", "payment_intent": intent_id}, "limit": 1}
+        page = self._list(
+            f"invoice payments of {intent_id}", "/v1/invoice_payments", params, account
         )
         for item in page.data:
-            invoice = as_dict(item).get("invoice")
-            if isinstance(invoice, str):
+            invoice = _id_of(item.get("invoice"))
+            if invoice is not None:
                 return invoice
-            if isinstance(invoice, dict) and isinstance(invoice.get("id"), str):
-                return str(invoice["id"])
         return None
 
+    def _list(self, what: str, path: str, params: dict[str, Any], account: str | None) -> Page:
+        body = self._get(what, path, params, account)
+        items = body.get("data")
+        if not isinstance(items, list):
+            raise TransientError(f"Stripe {what} answered without a list; retrying later")
+        return Page([dict(item) for item in items], bool(body.get("has_more")))
+
+    @staticmethod
+    def _paged(params: dict[str, Any], starting_after: str | None) -> dict[str, Any]:
+        return {**params, "starting_after": starting_after} if starting_after else params
+
     def list_customers(self, starting_after: str | None, account: str | None) -> Page:
-        params: CustomerListParams = {"limit": PAGE_SIZE}
-        if starting_after:
-            params["starting_after"] = starting_after
-        result = self._call(
-            "customers",
-            lambda: self._client.v1.customers.list(params, self._options(account)),
-        )
-        return Page([as_dict(o) for o in result.data], bool(result.has_more))
+        params = self._paged({"limit": PAGE_SIZE}, starting_after)
+        return self._list("customers", "/v1/customers", params, account)
 
     def list_invoices(self, starting_after: str | None, account: str | None) -> Page:
-        params: InvoiceListParams = {"limit": PAGE_SIZE, "expand": ["data.payments"]}
-        if starting_after:
-            params["starting_after"] = starting_after
-        result = self._call(
-            "invoices",
-            lambda: self._client.v1.invoices.list(params, self._options(account)),
-        )
-        return Page([as_dict(o) for o in result.data], bool(result.has_more))
+        params = self._paged({"limit": PAGE_SIZE, "expand": ["data.payments"]}, starting_after)
+        return self._list("invoices", "/v1/invoices", params, account)
 
     def list_events(
         self, *, created_gte: int, starting_after: str | None, account: str | None
     ) -> Page:
         """One page of the events arbridge handles, newest first."""
-        params: EventListParams = {
-            "limit": PAGE_SIZE,
-            "created": {"gte": created_gte},
-            "types": list(EVENT_TYPES),
-        }
-        if starting_after:
-            params["starting_after"] = starting_after
-        result = self._call(
-            "events",
-            lambda: self._client.v1.events.list(params, self._options(account)),
-        )
-        return Page([as_dict(o) for o in result.data], bool(result.has_more))
+        params = {"limit": PAGE_SIZE, "created": {"gte": created_gte}, "types": list(EVENT_TYPES)}
+        return self._list("events", "/v1/events", self._paged(params, starting_after), account)
 
     def check(self) -> None:
         """One cheap authenticated read (raises the mapped error)."""
-        self._call("events", lambda: self._client.v1.events.list({"limit": 1}))
+        self._get("events", "/v1/events", {"limit": 1}, None)
 
     def close(self) -> None:
         self._http.close()  # type: ignore[no-untyped-call]

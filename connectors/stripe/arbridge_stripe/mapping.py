@@ -19,6 +19,9 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
+from arbridge.errors import PermanentError
 from arbridge.model.invoice import (
     Customer,
     Dispute,
@@ -48,8 +51,9 @@ _DISPUTE_CLOSED = {
 }
 
 
-class MappingError(ValueError):
-    """A Stripe object arbridge cannot represent (named, with what is wrong)."""
+class MappingError(PermanentError):
+    """A Stripe object arbridge cannot represent (named, with what is wrong). Re-reading it
+    cannot help, so the engine records it instead of retrying."""
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -99,6 +103,14 @@ def canonical_status(obj: dict[str, Any]) -> InvoiceStatus:
 
 def map_invoice(obj: dict[str, Any], *, account: str, read_at: datetime, zone: tzinfo) -> Invoice:
     """``obj`` as read from the API (``customer`` may be expanded)."""
+    try:
+        return _map_invoice(obj, account=account, read_at=read_at, zone=zone)
+    except (ValidationError, ValueError, KeyError, TypeError) as exc:
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise MappingError(f"Stripe invoice {obj.get('id')} cannot be read: {detail}") from None
+
+
+def _map_invoice(obj: dict[str, Any], *, account: str, read_at: datetime, zone: tzinfo) -> Invoice:
     invoice_id = str(obj["id"])
     currency = str(obj["currency"]).upper()
     customer = obj.get("customer")

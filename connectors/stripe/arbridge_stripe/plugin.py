@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import stripe
@@ -10,9 +10,12 @@ import stripe
 from arbridge.clock import Clock
 from arbridge.errors import ConfigError
 from arbridge.settings import Settings, StripeSettings
-from arbridge.source import CredentialStore
+from arbridge.source import CredentialStore, InvoiceSource, SourceConnector, SourceEmulator
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.source import StripeSource
+
+if TYPE_CHECKING:
+    from arbridge_stripe.emulator import StripeEmulator
 
 
 class StripeConnector:
@@ -39,7 +42,7 @@ class StripeConnector:
         api = StripeApi(config, secrets=secrets, http_client=http_client)
         return StripeSource(config, api=api, clock=clock, zone=zone)
 
-    def source_emulator(self, *, clock: Clock, seed: int = 0) -> Any:
+    def source_emulator(self, *, clock: Clock, seed: int = 0) -> StripeEmulator:
         # Imported here so that running against the real Stripe never loads the emulator.
         from arbridge_stripe.emulator import StripeEmulator
 
@@ -47,3 +50,13 @@ class StripeConnector:
 
 
 connector = StripeConnector()
+
+if TYPE_CHECKING:
+    # mypy checks here that the classes keep matching the engine's protocols.
+    def _conforms(settings: StripeSettings, store: CredentialStore, clock: Clock) -> None:
+        entry: SourceConnector = connector
+        source: InvoiceSource = connector.build_source(
+            settings, credentials=store, clock=clock, secrets=[]
+        )
+        emulator: SourceEmulator = connector.source_emulator(clock=clock)
+        del entry, source, emulator

@@ -18,10 +18,11 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from arbridge.clock import Clock
-from arbridge.errors import AuthError, ConnectorError, NotFoundError
+from arbridge.errors import AuthError, ConnectorError, NotFoundError, PermanentError
 from arbridge.settings import StripeSettings
 from arbridge.source import InboundEvent, PollResult, SourceBatch, SourceHealth
 from arbridge_stripe.client import StripeApi
@@ -36,6 +37,7 @@ from arbridge_stripe.mapping import (
 from arbridge_stripe.webhooks import to_inbound, verify_delivery
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Stripe keeps events 30 days; a cursor that old may have lost some, so sweep instead. The hour
 # of margin covers the time a poll takes and clock skew between us and Stripe.
@@ -151,8 +153,13 @@ class StripeSource:
             after = str(page.data[-1]["id"])
         fresh = [e for e in events if e.get("id") not in current.seen]
         default = self._settings.account
-        batch = self._resolve_many([to_inbound(e, default) for e in fresh])
+        batch = self._resolve_many([to_inbound(e, default) for e in fresh], skip_broken=True)
         advanced = current.advance([(str(e["id"]), int(e["created"])) for e in events])
+        # A quiet account must not age its cursor into a needless sweep: whatever Stripe has
+        # not listed by now minus the overlap, it never will.
+        floor = int((self._clock.now() - CURSOR_OVERLAP).timestamp())
+        if floor > advanced.created:
+            advanced = EventCursor(floor)
         return PollResult(batch=batch, cursor=advanced.encode())
 
     def _sweep(self, stale: EventCursor | None) -> PollResult:
@@ -180,9 +187,12 @@ class StripeSource:
         )
 
     def resolve(self, event: InboundEvent) -> SourceBatch:
-        return self._resolve_many([event])
+        return self._resolve_many([event], skip_broken=False)
 
-    def _resolve_many(self, events: list[InboundEvent]) -> SourceBatch:
+    def _resolve_many(self, events: list[InboundEvent], *, skip_broken: bool) -> SourceBatch:
+        """Read each object the events name once. With ``skip_broken`` (polling) an object
+        that cannot be read for good is logged and left out, so one bad invoice cannot hold
+        the cursor back for every other change; transient and auth errors still fail it."""
         wanted = _Wanted()
         for event in events:
             oid = _object_id(event.payload)
@@ -200,18 +210,29 @@ class StripeSource:
                 wanted.customers.add(key)
             # Other types are verified and stored, but name nothing arbridge mirrors.
         batch = SourceBatch()
+        guard = partial(self._guarded, skip_broken)
         for account, dispute_id in sorted(wanted.disputes, key=str):
-            invoice_id = self._read_dispute(account, dispute_id, batch)
+            invoice_id = guard(dispute_id, partial(self._read_dispute, account, dispute_id, batch))
             if invoice_id is not None:
                 wanted.invoices.setdefault((account, invoice_id), None)
         for account, customer_id in sorted(wanted.customers, key=str):
-            self._read_customer(account, customer_id, batch)
+            guard(customer_id, partial(self._read_customer, account, customer_id, batch))
         for (account, invoice_id), occurred in sorted(wanted.invoices.items(), key=str):
-            self._read_invoice(account, invoice_id, occurred, batch)
+            guard(invoice_id, partial(self._read_invoice, account, invoice_id, occurred, batch))
         for (account, invoice_id), occurred in sorted(wanted.deleted.items(), key=str):
             at = occurred or self._clock.now()
             batch.deleted.append(deleted_invoice(invoice_id, account=self._label(account), at=at))
         return batch
+
+    @staticmethod
+    def _guarded(skip_broken: bool, what: str, read: Callable[[], T]) -> T | None:
+        try:
+            return read()
+        except PermanentError as exc:
+            if not skip_broken or isinstance(exc, AuthError):
+                raise
+            log.warning("stripe object skipped", extra={"object": what, "error": str(exc)})
+            return None
 
     def _read_invoice(
         self, account: str | None, invoice_id: str, occurred: datetime | None, batch: SourceBatch

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from arbridge_stripe.emulator import DEMO_API_KEY, parse_form
+from arbridge_stripe.emulator import DEMO_API_KEY, TokenBucket, parse_form
 from arbridge_stripe.emulator.forms import FormError
 
 from .conftest import Receiver
@@ -312,3 +312,31 @@ def test_http_test_hooks(env: Served) -> None:
     kinds = [e["type"] for e in env.emulator.state.events]
     assert kinds[3:5] == ["invoice.payment_failed", "invoice.overdue"]
     assert kinds[-2:] == ["charge.dispute.created", "charge.dispute.closed"]
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limit_answers_429_like_stripe(env: Served) -> None:
+    ticks = Ticks()
+    env.emulator.http.limiter = TokenBucket(3, monotonic=ticks)
+    answers = [call(env, "GET", "/v1/customers").status_code for _ in range(5)]
+    assert answers == [200, 200, 200, 429, 429]
+    limited = call(env, "GET", "/v1/customers")
+    assert limited.json()["error"]["code"] == "rate_limit"
+    ticks.now += 1.0  # a second later the bucket is full again
+    assert [call(env, "GET", "/v1/customers").status_code for _ in range(4)] == [200] * 3 + [429]
+    assert env.emulator.stats()["http_429"] == 4
+
+
+def test_idempotency_keys_expire_after_a_day(env: Served) -> None:
+    key = {"Idempotency-Key": "k1"}
+    first = call(env, "POST", "/v1/customers", data={"name": "Acme"}, headers=key).json()
+    env.clock.advance(timedelta(hours=25))
+    again = call(env, "POST", "/v1/customers", data={"name": "Acme"}, headers=key).json()
+    assert again["id"] != first["id"]

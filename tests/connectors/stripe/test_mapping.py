@@ -18,6 +18,7 @@ from arbridge_stripe.mapping import (
     map_payments,
 )
 
+from arbridge.errors import PermanentError
 from arbridge.model.invoice import DisputeStatus, InvoiceStatus, Source
 
 from .kit import sample
@@ -214,3 +215,10 @@ def test_payments_from_the_official_invoice_payment_sample() -> None:
     assert (payment.received_date, payment.invoice_ids) == (date(2026, 3, 31), (obj["id"],))
     assert payment.customer_id == "cus_QXg1o8vcGmoR32"
     assert map_payments(invoice(), account="a", read_at=READ_AT, zone=UTC_ZONE) == []
+
+
+def test_unreadable_invoice_is_a_permanent_error_naming_it() -> None:
+    with pytest.raises(PermanentError, match=r"in_1Pgc6tB7WZ01zgkWu9fdqL6I cannot be read.*XYZ"):
+        mapped(invoice(currency="xyz"))
+    with pytest.raises(MappingError, match="has no customer"):
+        mapped(invoice(customer=None))

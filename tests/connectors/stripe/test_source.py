@@ -7,7 +7,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
+from arbridge_stripe.emulator import TokenBucket
+from arbridge_stripe.mapping import MappingError
 from arbridge_stripe.source import StripeSource
 from arbridge_stripe.webhooks import to_inbound
 
@@ -217,7 +220,7 @@ def test_dispute_resolves_to_its_invoice_through_the_payment(
     invoice = issue(env, customer, amount="250.00")
     env.emulator.pay_invoice(other, Decimal("10.00"))
     env.emulator.pay_invoice(invoice, Decimal("250.00"))
-    dispute_id = env.emulator.dispute_invoice(invoice, "fraudulent")
+    dispute_id = env.emulator.open_dispute(invoice, "fraudulent")
     env.emulator.flush_webhooks()
     opened = next(e for e in receiver.events if e.kind == "charge.dispute.created")
     batch = source.resolve(opened)
@@ -272,7 +275,7 @@ def test_duplicate_and_reordered_deliveries_converge_on_the_clean_run(
     env.emulator.pay_invoice(invoices[0], Decimal("200.00"))
     env.emulator.pay_invoice(invoices[1], Decimal("50.00"))
     env.emulator.void_invoice(invoices[2])
-    dispute = env.emulator.dispute_invoice(invoices[0], "product_not_received")
+    dispute = env.emulator.open_dispute(invoices[0], "product_not_received")
     env.emulator.close_dispute(dispute, won=True)
     env.emulator.flush_webhooks()
     clean = Ledger()
@@ -388,3 +391,69 @@ def test_overdue_and_failed_payment_events_resolve_to_the_invoice(
         [resolved] = source.resolve(event).invoices
         assert resolved.status is InvoiceStatus.OPEN
         assert resolved.days_overdue(env.clock.now().date()) == 10  # due 1 April, now 11 April
+
+
+def test_rate_limited_reads_are_retried_with_backoff(env: Served) -> None:
+    sleeps: list[float] = []
+    api = StripeApi(env.settings(max_network_retries=2), sleep=sleeps.append)
+    env.emulator.add_customer("Acme")
+    limit = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "slow"}}
+    env.emulator.http.fail_next.extend([(429, limit), (429, limit)])
+    page = api.list_customers(None, None)
+    assert len(page.data) == 1
+    assert len(sleeps) == 2
+    assert sleeps[1] > sleeps[0] >= 1.0
+    env.emulator.http.fail_next.extend([(429, limit)] * 3)
+    with pytest.raises(RateLimitedError):
+        api.list_customers(None, None)
+    api.close()
+
+
+def test_quiet_account_keeps_its_cursor_fresh(env: Served, source: StripeSource) -> None:
+    customer = env.emulator.add_customer("Acme")
+    cursor = source.start_cursor()
+    for _ in range(2):
+        env.clock.advance(timedelta(days=20))
+        result = source.poll(cursor)
+        assert not result.full_sweep
+        cursor = result.cursor
+    invoice = issue(env, customer)
+    assert [i.source_id for i in source.poll(cursor).batch.invoices] == [invoice]
+
+
+def test_backfill_under_test_mode_rate_limit(env: Served) -> None:
+    """25 requests/s with a burst: the 429s are retried, nothing is lost."""
+    sleeps: list[float] = []
+    ticks = [0.0]
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        ticks[0] += seconds
+
+    env.emulator.http.limiter = TokenBucket(2, monotonic=lambda: ticks[0])
+    for n in range(3):
+        env.emulator.add_customer(f"Customer {n}")
+    api = StripeApi(env.settings(max_network_retries=3), sleep=sleep)
+    pages = [api.list_customers(None, None) for _ in range(4)]
+    assert all(len(p.data) == 3 for p in pages)
+    assert sleeps
+    assert env.emulator.stats()["http_429"] == len(sleeps)
+    api.close()
+
+
+def test_one_unreadable_invoice_does_not_hold_the_poll_back(
+    env: Served, source: StripeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer = env.emulator.add_customer("Acme")
+    cursor = source.start_cursor()
+    env.clock.advance(timedelta(minutes=6))
+    broken = env.emulator.state.create_invoice(customer, currency="xyz", amount=100)["id"]
+    good = issue(env, customer)
+    with caplog.at_level("WARNING", logger="arbridge_stripe.source"):
+        result = source.poll(cursor)
+    assert [i.source_id for i in result.batch.invoices] == [good]
+    assert [r.__dict__["object"] for r in caplog.records] == [broken]
+    assert EventCursor.decode(result.cursor) != EventCursor.decode(cursor)
+    event = next(e for e in env.emulator.state.events if e["data"]["object"]["id"] == broken)
+    with pytest.raises(MappingError, match=broken):
+        source.resolve(to_inbound(event, "default"))

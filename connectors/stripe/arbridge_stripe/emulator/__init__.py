@@ -11,6 +11,7 @@ from arbridge_stripe.emulator.errors import StripeApiError
 from arbridge_stripe.emulator.facade import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, StripeEmulator
 from arbridge_stripe.emulator.forms import FormError, parse_form
 from arbridge_stripe.emulator.objects import API_VERSION
+from arbridge_stripe.emulator.ratelimit import LIVE_MODE_RATE, TEST_MODE_RATE, TokenBucket
 from arbridge_stripe.emulator.state import RETENTION, StripeState
 from arbridge_stripe.emulator.webhooks import (
     Delivery,
@@ -24,7 +25,9 @@ __all__ = [
     "API_VERSION",
     "DEMO_API_KEY",
     "DEMO_WEBHOOK_SECRET",
+    "LIVE_MODE_RATE",
     "RETENTION",
+    "TEST_MODE_RATE",
     "Delivery",
     "DeliveryKnobs",
     "DeliveryStats",
@@ -33,6 +36,7 @@ __all__ = [
     "StripeApiError",
     "StripeEmulator",
     "StripeState",
+    "TokenBucket",
     "WebhookSender",
     "create_app",
     "parse_form",

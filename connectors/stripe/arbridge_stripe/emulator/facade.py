@@ -163,7 +163,12 @@ class StripeEmulator:
     def delete_invoice(self, invoice_id: str, *, account: str | None = None) -> None:
         self.state.delete_invoice(invoice_id, account=account)
 
-    def dispute_invoice(self, invoice_id: str, reason: str, *, account: str | None = None) -> str:
+    def dispute_invoice(self, invoice_id: str, reason: str, *, account: str | None = None) -> None:
+        """Open a dispute on the invoice's latest payment (``charge.dispute.created``)."""
+        self.open_dispute(invoice_id, reason, account=account)
+
+    def open_dispute(self, invoice_id: str, reason: str, *, account: str | None = None) -> str:
+        """Like ``dispute_invoice``; returns the dispute id (``dp_...``)."""
         dispute_id: str = self.state.open_dispute(invoice_id, reason, account=account)["id"]
         return dispute_id
 
