@@ -224,6 +224,9 @@ class App:
         operations still queued are skipped (their state is about to change anyway). Returns
         the number of tasks found to differ or to be missing.
         """
+        # Only tasks left alone for the whole read are judged: a worker creating or updating a
+        # task while the list is read must not make it look deleted (that would create it twice).
+        before = self._quiet_links()
         remote = {task.key: task for task in self.sink.iter_tasks() if task.key}
         drifted = 0
         with transaction(self.engine) as session:
@@ -233,6 +236,8 @@ class App:
             ).all()
             for link in links:
                 if link.invoice_key in busy or link.planned is None:
+                    continue
+                if before.get(link.invoice_key) != (link.task_id, link.applied):
                     continue
                 seen = observed_state(link.planned, remote.get(link.invoice_key))
                 if seen == link.planned:
@@ -246,6 +251,17 @@ class App:
                 link.planned = seen
                 session.add(link)
         return drifted
+
+    def _quiet_links(self) -> dict[str, tuple[str | None, Any]]:
+        with transaction(self.engine) as session:
+            busy = set(session.exec(select(OutboxRow.task_key)).all())
+            return {
+                link.invoice_key: (link.task_id, link.applied)
+                for link in session.exec(
+                    select(TaskLinkRow).where(col(TaskLinkRow.task_id).is_not(None))
+                ).all()
+                if link.invoice_key not in busy
+            }
 
     def sync_once(self, *, verify: bool = False) -> SyncReport:
         """Re-derive every task and apply what differs; nothing is sent when all is in sync."""
