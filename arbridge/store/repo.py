@@ -144,6 +144,19 @@ def get_collections(session: Session, keys: list[str]) -> dict[str, CollectionRo
     return {row.invoice_key: row for row in rows}
 
 
+def invoice_rows(session: Session, keys: list[str]) -> dict[str, InvoiceRow]:
+    """The stored rows among ``keys``, locked against concurrent writers (PostgreSQL)."""
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(InvoiceRow)
+        .where(col(InvoiceRow.key).in_(keys))
+        .order_by(col(InvoiceRow.key))
+        .with_for_update()
+    ).all()
+    return {row.key: row for row in rows}
+
+
 def get_customers(session: Session, keys: set[str]) -> dict[str, Customer]:
     rows = session.exec(select(CustomerRow).where(col(CustomerRow.key).in_(keys))).all()
     return {row.key: Customer.model_validate(row.data) for row in rows}
