@@ -96,9 +96,9 @@ class MemoryHistory:
                 )
 
     def get(self, rule_id: str, key: str, version: str | None = None) -> HistoryEntry | None:
-        rows = [
-            r for r in self._rows.get((rule_id, key), []) if version is None or r.version == version
-        ]
+        rows = self._rows.get((rule_id, key))
+        if rows and version is not None:
+            rows = [r for r in rows if r.version == version]
         if not rows:
             return None
         last = max(rows, key=lambda r: r.fired_at)

@@ -24,6 +24,7 @@ from arbridge.automation.history import MemoryHistory, Record
 from arbridge.automation.intents import (
     AddTag,
     Assign,
+    Intent,
     PauseReminders,
     PostComment,
     SetPriority,
@@ -32,6 +33,7 @@ from arbridge.automation.intents import (
 )
 from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
+from arbridge.automation.templates import TemplateProblem
 from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
 from arbridge.model.calendar import BusinessCalendar
@@ -222,7 +224,20 @@ class RulesRunner:
             if self._recorded(session, firing.invoice_key, firing.occurrence_key):
                 self.stats.skipped_already_fired += 1
                 return
-            intents = [intent.model_dump(mode="json") for intent in firing.intents]
+            try:
+                # Comment and subtask texts render here, for the firings really applied.
+                rendered = firing.intents
+            except TemplateProblem as exc:
+                # Not recorded: nothing was done, and the error shows on every tick until the
+                # template or the data is fixed.
+                log.error(
+                    "rule template failed",
+                    rule=firing.rule_id,
+                    invoice=firing.invoice_key,
+                    problem=str(exc),
+                )
+                return
+            intents = [intent.model_dump(mode="json") for intent in rendered]
             session.add(
                 FiringRow(
                     rule_id=firing.rule_id,
@@ -252,7 +267,7 @@ class RulesRunner:
             row = session.get(CollectionRow, firing.invoice_key) or CollectionRow(
                 invoice_key=firing.invoice_key, updated_at=now
             )
-            self._intents(session, firing, row, now)
+            self._intents(session, firing, rendered, row, now)
             row.updated_at = now
             session.add(row)
             session.flush()
@@ -279,8 +294,15 @@ class RulesRunner:
             ).first()
         return found is not None
 
-    def _intents(self, session: Session, firing: Firing, row: CollectionRow, now: datetime) -> None:
-        for intent in firing.intents:
+    def _intents(
+        self,
+        session: Session,
+        firing: Firing,
+        intents: tuple[Intent, ...],
+        row: CollectionRow,
+        now: datetime,
+    ) -> None:
+        for intent in intents:
             if isinstance(intent, PostComment):
                 text = intent.text
                 if intent.mentions:
