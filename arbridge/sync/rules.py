@@ -11,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -24,9 +25,11 @@ from arbridge.automation.history import MemoryHistory, Record
 from arbridge.automation.intents import (
     AddTag,
     Assign,
+    CreateSubtask,
     Intent,
     PauseReminders,
     PostComment,
+    SetField,
     SetPriority,
     SetStatus,
     Unassign,
@@ -71,6 +74,11 @@ def load_configured_rules(settings: Settings) -> LoadResult:
 def marker_for(key: str) -> str:
     """The short reference a comment carries so a retry can find it on the task."""
     return "arbridge ref " + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def subtask_marker(key: str) -> str:
+    """What a subtask carries in the key field so a retry can find it under its task."""
+    return "arbridge subtask " + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class RulesRunner:
@@ -333,13 +341,54 @@ class RulesRunner:
                 row.assignees = sorted(set(row.assignees) - set(intent.users))
             elif isinstance(intent, AddTag):
                 row.tags = sorted(set(row.tags) | {intent.tag})
+                self._enqueue(
+                    session, firing, OpKind.ADD_TAG, {"tag": intent.tag}, f"tag|{intent.tag}", now
+                )
+            elif isinstance(intent, SetField):
+                value = intent.value
+                payload: dict[str, Any] = {
+                    "field": intent.field,
+                    "value": value.isoformat() if isinstance(value, date) else value,
+                }
+                if isinstance(value, date):
+                    payload["date"] = True
+                self._enqueue(
+                    session, firing, OpKind.SET_RULE_FIELD, payload, f"field|{intent.field}", now
+                )
+            elif isinstance(intent, CreateSubtask):
+                payload = {
+                    "name": intent.name,
+                    "marker": subtask_marker(intent.key),
+                    "assignees": list(intent.assignees),
+                    "due_date": None if intent.due_date is None else intent.due_date.isoformat(),
+                }
+                self._enqueue(session, firing, OpKind.CREATE_SUBTASK, payload, intent.key, now)
             elif isinstance(intent, PauseReminders):
                 row.reminders_paused_until = intent.until
             else:
-                # Custom fields by name and subtasks are recorded with the firing but not yet
-                # sent to ClickUp; Mention is rendered into the firing's comment, Stop is the
-                # engine's own.
+                # Mention is rendered into the firing's comment; Stop is the engine's own.
                 continue
+
+    def _enqueue(
+        self,
+        session: Session,
+        firing: Firing,
+        kind: OpKind,
+        payload: dict[str, Any],
+        what: str,
+        now: datetime,
+    ) -> None:
+        # One operation per firing and action: the firing's row is in the same transaction, so
+        # a firing applied again after a crash finds its operations already queued.
+        outbox.enqueue(
+            session,
+            task_key=firing.invoice_key,
+            kind=kind,
+            payload=payload,
+            idempotency_key=f"{kind.value}|{firing.occurrence_key}|{what}",
+            now=now,
+            reason=f"rule {firing.rule_id}",
+        )
 
 
 def _collection_state(row: CollectionRow | None) -> CollectionState:

@@ -18,7 +18,7 @@ from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, FiringRow
 from arbridge.sync.reconcile import Reconciler
 from arbridge.sync.rules import RulesRunner
-from arbridge.sync.worker import OutboxWorker
+from arbridge.sync.worker import CrashPoint, OutboxWorker
 from arbridge.testing.fake_sink import FakeSink
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -235,3 +235,105 @@ def test_invoice_checks_are_a_rule_fact(engine: Engine, tmp_path: Path) -> None:
         for f in runner.event("invoice.created", invoice.key, clock.now()).firings
     ]
     assert fired == [no_email.key]
+
+
+OPS_PACK = """
+rules:
+  - id: chase
+    description: Tag, stage, subtask and a comment for every open invoice
+    triggers: [{schedule: {at: "09:00"}}]
+    actions:
+      - add_tag: chased
+      - set_field: {field: Collection stage, value: firm}
+      - create_subtask: {name: "Call {{ customer.name }}", users: [sam@example.com], due_in_days: 2}
+      - comment: {template: "Chasing {{ invoice.number }}"}
+"""
+
+
+def ops_rig(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> tuple[Reconciler, RulesRunner, OutboxWorker, FakeSink, Invoice]:
+    (tmp_path / "ops.yaml").write_text(OPS_PACK)
+    config = Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(tmp_path), "packs": ["ops"]},
+        }
+    )
+    sink = FakeSink(OWNED)
+    reconciler = Reconciler(engine, clock, OWNED, "UTC")
+    runner = RulesRunner(config, engine, reconciler)
+    assert runner.loaded.problems == []
+    worker = OutboxWorker(engine, sink, clock)
+    invoice, customer = invoice_due(clock.now() + timedelta(days=5))
+    reconciler.upsert(invoice, customer)
+    worker.drain()
+    return reconciler, runner, worker, sink, invoice
+
+
+def test_tags_fields_and_subtasks_go_to_the_task_once(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    _, runner, worker, sink, _ = ops_rig(engine, clock, tmp_path)
+    (task_id,) = sink.tasks
+    assert len(runner.tick(clock.now()).firings) == 1
+    runner.tick(clock.now())  # already fired: nothing new is queued
+    worker.drain()
+    assert sink.tags == {task_id: ["chased"]}
+    assert sink.rule_fields == {task_id: {"Collection stage": "firm"}}
+    ((_, subtask),) = sink.subtasks[task_id]
+    assert subtask.name == "Call Acme Ltd"
+    assert subtask.assignees == ("sam@example.com",)
+    assert subtask.due_date == clock.now().date() + timedelta(days=2)
+    assert subtask.marker.startswith("arbridge subtask ")
+    assert len(sink.comments[task_id]) == 1
+    assert sink.requests["create_subtask"] == 1
+    assert sink.requests["find_subtask"] == 0  # a first attempt needs no look-up
+
+
+@pytest.mark.parametrize("sent", ["create_subtask", "add_tag", "set_rule_field"])
+def test_a_crash_after_sending_and_before_the_commit_does_not_repeat_the_action(
+    engine: Engine, clock: FakeClock, tmp_path: Path, sent: str
+) -> None:
+    _, runner, worker, sink, _ = ops_rig(engine, clock, tmp_path)
+    (task_id,) = sink.tasks
+    runner.tick(clock.now())
+    crashed: list[str] = []
+
+    def die_once(point: str) -> None:
+        if point == "after_remote_before_commit" and sink.requests[sent] and not crashed:
+            crashed.append(point)
+            raise CrashPoint(point)
+
+    worker.crash_hook = die_once
+    with pytest.raises(CrashPoint):
+        worker.drain()
+    # The restarted process: a new worker once the dead one's lease has run out.
+    clock.advance(timedelta(minutes=5))
+    restarted = OutboxWorker(engine, sink, clock)
+    restarted.drain()
+    runner.tick(clock.now())
+    restarted.drain()
+    assert crashed
+    assert len(sink.subtasks[task_id]) == 1
+    assert sink.tags[task_id] == ["chased"]
+    assert sink.rule_fields[task_id] == {"Collection stage": "firm"}
+    assert len(sink.comments[task_id]) == 1
+    if sent == "create_subtask":
+        # The retry looked the subtask up and adopted it instead of creating another.
+        assert sink.requests["find_subtask"] == 1
+        assert sink.requests["create_subtask"] == 1
+
+
+def test_a_crash_between_deciding_and_sending_sends_everything_once_after_restart(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    reconciler, runner, _, sink, _ = ops_rig(engine, clock, tmp_path)
+    (task_id,) = sink.tasks
+    runner.tick(clock.now())  # decided and recorded with its operations; then the process dies
+    restarted = RulesRunner(runner.settings, engine, reconciler)
+    assert restarted.tick(clock.now()).firings == ()  # the stored firing is its history
+    OutboxWorker(engine, sink, clock).drain()
+    assert len(sink.subtasks[task_id]) == 1
+    assert sink.tags[task_id] == ["chased"]
+    assert len(sink.comments[task_id]) == 1
