@@ -8,9 +8,12 @@ posts a reminder twice; if the firing row exists the firing is skipped.
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,7 @@ from arbridge.automation.intents import (
 )
 from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
+from arbridge.automation.reload import PackFiles, start_watcher
 from arbridge.automation.templates import TemplateProblem
 from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
@@ -64,11 +68,21 @@ class RunStats:
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
+# The sync cursor ``arbridge status`` shows: the outcome of the last rule (re)load.
+RULES_STATUS = "rules.reload"
+
+
 def load_configured_rules(settings: Settings) -> LoadResult:
     paths, problems = pack_paths(settings.rules.directory, settings.rules.packs)
     result = load_rules(paths, vars_by_pack=settings.rules.vars)
     result.problems[:0] = problems
     return result
+
+
+def configured_files(settings: Settings) -> list[Path]:
+    """The files of the enabled packs, found or not (a pack that appears later counts)."""
+    base = Path(settings.rules.directory)
+    return [base / f"{name}.yaml" for name in settings.rules.packs]
 
 
 def marker_for(key: str) -> str:
@@ -94,6 +108,7 @@ class RulesRunner:
             settings.company.holiday_country, settings.company.holiday_subdivision
         )
         self.zone = ZoneInfo(settings.company.timezone)
+        self.files = PackFiles.snapshot(configured_files(settings))
         self.loaded = load_configured_rules(settings)
         self.stats = RunStats()
         self._profiles_day: date | None = None
@@ -103,15 +118,39 @@ class RulesRunner:
             log.error("rule disabled", problem=str(problem))
 
     def reload(self) -> list[str]:
-        """Validate the configured rules again; keep the running set if the new one has errors."""
+        """Validate the configured rules again; keep the running set if the new one has errors.
+        Returns the problems (empty when the new set runs). SIGHUP calls this."""
+        # Before loading: an edit made while loading shows up at the next check.
+        self.files = PackFiles.snapshot(configured_files(self.settings))
         candidate = load_configured_rules(self.settings)
         if candidate.problems:
             for problem in candidate.problems:
                 log.error("rules not reloaded", problem=str(problem))
-            return [str(p) for p in candidate.problems]
+            problems = [str(p) for p in candidate.problems]
+            self._record_reload(problems, running=len(self.loaded.rules))
+            return problems
         self.loaded = candidate
         log.info("rules reloaded", rules=len(candidate.rules))
+        self._record_reload([], running=len(candidate.rules))
         return []
+
+    def reload_if_changed(self) -> bool:
+        """Reload when an enabled pack's file changed since the last look (cheap when none
+        did: a stat per file). True when a new rule set now runs; an invalid edit keeps the
+        old set, logs the problems and shows them in ``arbridge status``."""
+        if not self.files.changed():
+            return False
+        return not self.reload()
+
+    def watch(self, stop: threading.Event) -> threading.Thread:
+        """Reload on file change from a thread (watchfiles) until ``stop`` is set."""
+        return start_watcher(Path(self.settings.rules.directory), self.reload_if_changed, stop)
+
+    def _record_reload(self, problems: list[str], *, running: int) -> None:
+        now = self.reconciler.clock.now()
+        status = {"ok": not problems, "rules_running": running, "problems": problems}
+        with transaction(self.engine) as session:
+            repo.set_cursor(session, RULES_STATUS, json.dumps(status), now)
 
     def tick(self, now: datetime) -> Evaluation:
         """The scheduled evaluation of every open invoice."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,10 +18,11 @@ from arbridge.clock import FakeClock
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.model.task import FACTS
 from arbridge.settings import Settings
+from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, FiringRow
 from arbridge.sync.reconcile import Reconciler
-from arbridge.sync.rules import RulesRunner
+from arbridge.sync.rules import RULES_STATUS, RulesRunner
 from arbridge.sync.worker import CrashPoint, OutboxWorker
 from arbridge.testing.fake_sink import FakeSink
 
@@ -337,3 +342,85 @@ def test_a_crash_between_deciding_and_sending_sends_everything_once_after_restar
     assert len(sink.subtasks[task_id]) == 1
     assert sink.tags[task_id] == ["chased"]
     assert len(sink.comments[task_id]) == 1
+
+
+GOOD_PACK = """rules:
+  - id: {rule_id}
+    description: ok
+    triggers: [{{event: invoice.created}}]
+    actions: [{{set_priority: high}}]
+"""
+
+
+def mine_runner(engine: Engine, clock: FakeClock, tmp_path: Path) -> tuple[RulesRunner, Path]:
+    pack = tmp_path / "mine.yaml"
+    pack.write_text(GOOD_PACK.format(rule_id="first"))
+    config = Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(tmp_path), "packs": ["mine"]},
+        }
+    )
+    return RulesRunner(config, engine, Reconciler(engine, clock, OWNED, "UTC")), pack
+
+
+def reload_status(engine: Engine) -> dict[str, object]:
+    with transaction(engine) as session:
+        raw = repo.get_cursor(session, RULES_STATUS)
+    assert raw is not None
+    status: dict[str, object] = json.loads(raw)
+    return status
+
+
+def test_reload_if_changed_reloads_edits_and_keeps_the_old_set_on_errors(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    runner, pack = mine_runner(engine, clock, tmp_path)
+    assert runner.reload_if_changed() is False  # nothing changed
+    os.utime(pack, ns=(1, 1))  # touched, same content
+    assert runner.reload_if_changed() is False
+
+    pack.write_text(GOOD_PACK.format(rule_id="second"))
+    assert runner.reload_if_changed() is True
+    assert [r.id for r in runner.loaded.rules] == ["second"]
+    assert reload_status(engine) == {"ok": True, "rules_running": 1, "problems": []}
+
+    pack.write_text("rules: [this is: not valid")
+    assert runner.reload_if_changed() is False
+    assert [r.id for r in runner.loaded.rules] == ["second"]
+    status = reload_status(engine)
+    assert status["ok"] is False
+    assert status["rules_running"] == 1
+    problems = status["problems"]
+    assert isinstance(problems, list)
+    assert len(problems) == 1
+    assert str(problems[0]).startswith(f"{pack}:1:")
+    assert runner.reload_if_changed() is False  # the same broken file is not retried
+
+    pack.write_text(GOOD_PACK.format(rule_id="first"))  # back to the very first content
+    assert runner.reload_if_changed() is True
+    assert [r.id for r in runner.loaded.rules] == ["first"]
+    assert reload_status(engine)["ok"] is True
+
+
+def test_the_watcher_reloads_a_changed_pack(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    runner, pack = mine_runner(engine, clock, tmp_path)
+    stop = threading.Event()
+    thread = runner.watch(stop)
+    try:
+        deadline = time.monotonic() + 30
+        edits = 0
+        while [r.id for r in runner.loaded.rules] != ["watched"]:
+            assert time.monotonic() < deadline, "the watcher never reloaded the pack"
+            # Edited again until seen: the watcher may start watching after the first edit.
+            edits += 1
+            pack.write_text(GOOD_PACK.format(rule_id="watched") + f"# edit {edits}\n")
+            seen_by = time.monotonic() + 3
+            while time.monotonic() < seen_by and runner.loaded.rules[0].id != "watched":
+                time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
