@@ -418,7 +418,7 @@ def test_the_watcher_reloads_a_changed_pack(
             edits += 1
             pack.write_text(GOOD_PACK.format(rule_id="watched") + f"# edit {edits}\n")
             seen_by = time.monotonic() + 3
-            while time.monotonic() < seen_by and runner.loaded.rules[0].id != "watched":
+            while time.monotonic() < seen_by and [r.id for r in runner.loaded.rules] != ["watched"]:
                 time.sleep(0.05)
     finally:
         stop.set()
