@@ -65,8 +65,13 @@ class RunStats:
     skipped_already_fired: int = 0
     reminders: int = 0
     escalations: int = 0
+    became_overdue: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
+
+OVERDUE = "invoice.overdue"
+# The rule id under which "this invoice became overdue" is stored (no rule id has a colon).
+OVERDUE_MARKER = "event:invoice.overdue"
 
 # The sync cursor ``arbridge status`` shows: the outcome of the last rule (re)load.
 RULES_STATUS = "rules.reload"
@@ -156,6 +161,19 @@ class RulesRunner:
         """The scheduled evaluation of every open invoice."""
         return self._run(ScheduleTick(), now, keys=None)
 
+    def check_overdue(self, now: datetime, keys: list[str] | None = None) -> int:
+        """Emit ``invoice.overdue`` for the invoices (these, or every open one) that are past
+        due with money owed and never had it; returns how many. ``tick`` and ``event`` do this
+        already; call it after a resync that may have moved due dates."""
+        today = now.astimezone(self.zone).date()
+        with transaction(self.engine) as session:
+            facts = self._facts(session, today, keys)
+            history = self._history(session, None if keys is None else facts)
+            marked = self._marked_overdue(session, keys)
+        before = self.stats.became_overdue
+        self._became_overdue(facts, history, marked, now)
+        return self.stats.became_overdue - before
+
     def event(self, kind: str, invoice_key: str, now: datetime) -> Evaluation:
         return self._run(Event(kind, invoice_key), now, keys=[invoice_key])
 
@@ -166,6 +184,7 @@ class RulesRunner:
         with transaction(self.engine) as session:
             facts = self._facts(session, today, keys)
             history = self._history(session, None if keys is None else facts)
+            marked = self._marked_overdue(session, keys)
         # The daemon applies firings and never reads the trace; building it for every open
         # invoice and rule is most of a tick's time and memory.
         evaluation = evaluate(
@@ -180,7 +199,76 @@ class RulesRunner:
         )
         for firing in evaluation.firings:
             self._apply(firing, now)
+        if not (isinstance(trigger, Event) and trigger.type == OVERDUE):
+            history.record(evaluation.firings)
+            self._became_overdue(facts, history, marked, now)
         return evaluation
+
+    def _became_overdue(
+        self,
+        facts: dict[str, FactSet],
+        history: MemoryHistory,
+        marked: set[str],
+        now: datetime,
+    ) -> None:
+        """Emit ``invoice.overdue`` for each invoice now past due with money owed that never
+        had it, then store a marker per invoice. The event's firings are applied before the
+        markers are written: a crash in between emits the event again, and the recorded
+        firings (their occurrence keys) keep its rules from firing twice; a marker is never
+        written for an event whose firings were lost, so they never fire zero times."""
+        became = sorted(
+            key
+            for key, values in facts.items()
+            if values.values.get("invoice.overdue") is True and key not in marked
+        )
+        if not became:
+            return
+        listening = any(
+            getattr(t, "event", None) == OVERDUE
+            for rule in self.loaded.rules
+            for t in rule.triggers
+        )
+        for key in became:
+            log.info(
+                "invoice became overdue",
+                source=key.partition(":")[0],
+                invoice=key.rpartition(":")[2],
+            )
+            if not listening:
+                continue
+            evaluation = evaluate(
+                self.loaded.rules,
+                Event(OVERDUE, key),
+                {key: facts[key]},
+                history,
+                now,
+                self.calendar,
+                self.zone,
+                explain=False,
+            )
+            for firing in evaluation.firings:
+                self._apply(firing, now)
+            history.record(evaluation.firings)
+        with transaction(self.engine, rollback=self.dry_run) as session:
+            for key in became:
+                session.add(
+                    FiringRow(
+                        rule_id=OVERDUE_MARKER,
+                        rule_version="",
+                        subject_key=key,
+                        occurrence_key=OVERDUE,
+                        intents=[],
+                        fired_at=now,
+                    )
+                )
+        self.stats.became_overdue += len(became)
+
+    @staticmethod
+    def _marked_overdue(session: Session, keys: list[str] | None) -> set[str]:
+        statement = select(FiringRow.subject_key).where(FiringRow.rule_id == OVERDUE_MARKER)
+        if keys is not None:
+            statement = statement.where(col(FiringRow.subject_key).in_(keys))
+        return set(session.exec(statement))
 
     def facts_at(self, now: datetime, *, closed: bool = False) -> dict[str, FactSet]:
         """Facts of every open invoice (every invoice with ``closed``) as of ``now``."""
@@ -257,7 +345,7 @@ class RulesRunner:
         return self._profiles_cache
 
     def _history(self, session: Session, facts: dict[str, FactSet] | None = None) -> MemoryHistory:
-        statement = select(FiringRow)
+        statement = select(FiringRow).where(FiringRow.rule_id != OVERDUE_MARKER)
         if facts is not None:
             subjects = set(facts) | {f"customer:{f.customer_key}" for f in facts.values()}
             statement = statement.where(col(FiringRow.subject_key).in_(subjects))

@@ -22,7 +22,7 @@ from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, FiringRow
 from arbridge.sync.reconcile import Reconciler
-from arbridge.sync.rules import RULES_STATUS, RulesRunner
+from arbridge.sync.rules import OVERDUE_MARKER, RULES_STATUS, RulesRunner
 from arbridge.sync.worker import CrashPoint, OutboxWorker
 from arbridge.testing.fake_sink import FakeSink
 
@@ -424,3 +424,117 @@ def test_the_watcher_reloads_a_changed_pack(
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+OVERDUE_PACK = """
+rules:
+  - id: overdue-notice
+    description: One notice when the invoice becomes overdue
+    triggers: [{event: invoice.overdue}]
+    actions: [{comment: {template: "Invoice {{ invoice.number }} is now overdue"}}]
+"""
+
+
+def overdue_rig(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> tuple[Reconciler, RulesRunner, OutboxWorker, FakeSink, Invoice, Customer]:
+    (tmp_path / "late.yaml").write_text(OVERDUE_PACK)
+    config = Settings.model_validate(
+        {
+            "clickup": {"token": "pk_test_123456", "list_id": "1"},
+            "rules": {"directory": str(tmp_path), "packs": ["late"]},
+        }
+    )
+    sink = FakeSink(OWNED)
+    reconciler = Reconciler(engine, clock, OWNED, "UTC")
+    runner = RulesRunner(config, engine, reconciler)
+    assert runner.loaded.problems == []
+    worker = OutboxWorker(engine, sink, clock)
+    invoice, customer = invoice_due(datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    reconciler.upsert(invoice, customer)
+    worker.drain()
+    return reconciler, runner, worker, sink, invoice, customer
+
+
+def overdue_notices(sink: FakeSink) -> list[str]:
+    return [c for texts in sink.comments.values() for c in texts if "is now overdue" in c]
+
+
+def test_invoice_overdue_is_emitted_once_the_day_after_the_due_date_across_restarts(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    reconciler, runner, worker, sink, _, _ = overdue_rig(engine, clock, tmp_path)
+    emitted: list[str] = []
+    for day in range(8):  # 2026-03-02 .. 03-09, due on 03-04
+        if day == 5:  # the daemon restarts
+            runner = RulesRunner(runner.settings, engine, reconciler)
+        before = runner.stats.became_overdue
+        runner.tick(clock.now())
+        runner.tick(clock.now())
+        if runner.stats.became_overdue > before:
+            emitted.append(clock.now().date().isoformat())
+        worker.drain()
+        clock.advance(timedelta(days=1))
+    assert emitted == ["2026-03-05"]
+    assert len(overdue_notices(sink)) == 1
+    assert runner.check_overdue(clock.now()) == 0
+
+
+def test_a_lost_marker_does_not_fire_the_event_rules_twice(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    _, runner, worker, sink, invoice, _ = overdue_rig(engine, clock, tmp_path)
+    clock.advance(timedelta(days=3))
+    runner.tick(clock.now())
+    # As if the process died after the event's firing and before its marker was stored.
+    with transaction(engine) as session:
+        (marker,) = session.exec(select(FiringRow).where(FiringRow.rule_id == OVERDUE_MARKER)).all()
+        assert marker.subject_key == invoice.key
+        session.delete(marker)
+    assert runner.check_overdue(clock.now()) == 1  # emitted again...
+    worker.drain()
+    assert len(overdue_notices(sink)) == 1  # ...but its rule had fired already
+
+
+def test_a_crash_while_applying_the_event_fires_it_after_the_restart(
+    engine: Engine, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconciler, runner, worker, sink, _, _ = overdue_rig(engine, clock, tmp_path)
+    clock.advance(timedelta(days=3))
+    replan = reconciler.replan
+
+    def die_on_the_notice(session: object, invoice: Invoice, *, reason: str) -> None:
+        if reason == "rule overdue-notice":
+            raise RuntimeError("process killed")
+        replan(session, invoice, reason=reason)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reconciler, "replan", die_on_the_notice)
+    with pytest.raises(RuntimeError):
+        runner.tick(clock.now())
+    monkeypatch.undo()
+    with transaction(engine) as session:
+        assert session.exec(select(FiringRow)).all() == []  # neither the firing nor a marker
+    restarted = RulesRunner(runner.settings, engine, reconciler)
+    restarted.tick(clock.now())
+    worker.drain()
+    assert len(overdue_notices(sink)) == 1
+
+
+def test_a_resync_that_moves_the_due_date_into_the_past_emits_the_event(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    reconciler, runner, worker, sink, invoice, customer = overdue_rig(engine, clock, tmp_path)
+    runner.tick(clock.now())
+    assert overdue_notices(sink) == []
+    moved = invoice.model_copy(
+        update={
+            "due_date": clock.now().date() - timedelta(days=1),
+            "version": SourceVersion(updated_at=clock.now()),
+        }
+    )
+    reconciler.upsert(moved, customer)
+    assert runner.check_overdue(clock.now(), [invoice.key]) == 1
+    assert runner.check_overdue(clock.now(), [invoice.key]) == 0
+    worker.drain()
+    (notice,) = overdue_notices(sink)
+    assert notice.startswith("Invoice INV-1 is now overdue\n\n(arbridge ref ")
