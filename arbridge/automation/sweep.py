@@ -82,8 +82,15 @@ class Sweep:
         reason = f"quiet hours until {until.isoformat()}" if until is not None else ""
         version = rule.version if rule.refire else None  # as ``policy.lookup`` asks
         eligible: list[tuple[int, HistoryEntry | None]] = []
+        # With a MemoryHistory, only invoices the rule fired for need a look-up.
+        subjects = getattr(self.history, "subjects", None)
+        fired: frozenset[str] | set[str] | None = subjects(rule.id) if callable(subjects) else None
         for n in np.flatnonzero(open_).tolist():
-            entry = get(rule.id, keys[n], version)
+            entry = (
+                None
+                if fired is not None and keys[n] not in fired
+                else get(rule.id, keys[n], version)
+            )
             if entry is not None and check_policy(rule, entry, moment)[0] is not None:
                 continue
             if until is not None:
