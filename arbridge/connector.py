@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
@@ -27,6 +28,20 @@ class TaskChanges:
     clear_priority: bool = False
     assignees_add: tuple[str, ...] = ()
     assignees_remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubtaskSpec:
+    """A subtask a rule creates under an invoice's task. ``marker`` is unique to the action of
+    one firing: the subtask carries it, so a retry finds the subtask instead of making another."""
+
+    name: str
+    marker: str
+    assignees: tuple[str, ...] = ()  # e-mails
+    due_date: date | None = None
+
+
+RuleFieldValue = str | int | float | bool | date | None
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,23 @@ class TaskSink(Protocol):
 
     def find_comment(self, task_id: str, marker: str) -> str | None:
         """The id of a recent comment on the task whose text contains ``marker``."""
+        ...
+
+    def add_tag(self, task_id: str, tag: str) -> None:
+        """Add a tag to the task; adding a tag it already has changes nothing."""
+        ...
+
+    def set_rule_field(self, task_id: str, name: str, value: RuleFieldValue) -> None:
+        """Set the list's custom field called ``name`` (not one that mirrors a fact) to
+        ``value`` (``None`` clears it); setting the same value again changes nothing."""
+        ...
+
+    def create_subtask(self, task_id: str, subtask: SubtaskSpec) -> str:
+        """Create a subtask of the task, carrying ``subtask.marker``; returns its id."""
+        ...
+
+    def find_subtask(self, task_id: str, marker: str) -> str | None:
+        """The id of the task's subtask carrying ``marker``, if one exists."""
         ...
 
     def iter_tasks(self) -> Iterator[RemoteTask]:

@@ -19,6 +19,7 @@ from arbridge.automation import conditions
 from arbridge.automation import intents as i
 from arbridge.automation.actions import FiringContext, fixed_intents, mentions_of, to_intents
 from arbridge.automation.facts import FactSet
+from arbridge.automation.firings import Deferred, Draft, Firing
 from arbridge.automation.history import History
 from arbridge.automation.loader import CompiledRule, RuleSet
 from arbridge.automation.policy import (
@@ -33,43 +34,21 @@ from arbridge.automation.policy import (
     occurrence_key,
     quiet_until,
 )
+from arbridge.automation.sweep import Sweep, oldest_first, paused_until
 from arbridge.automation.templates import TemplateProblem, context
 from arbridge.automation.trace import Conflict, Outcome, RuleTrace, Trace
 from arbridge.model.calendar import BusinessCalendar
 
-__all__ = ["Deferred", "Evaluation", "Event", "Firing", "ScheduleTick", "Trigger", "evaluate"]
-
-
-# Slotted: a tick over a large book holds one per firing, and no dict per instance.
-@dataclass(frozen=True, slots=True)
-class Firing:
-    """One rule fired for one invoice. Grouped firings share ``group_key`` and list the group's
-    invoices oldest first; the shared comment is on the oldest's firing."""
-
-    rule_id: str
-    rule_version: str
-    invoice_key: str
-    occurrence_key: str
-    intents: tuple[i.Intent, ...]
-    fired_at: datetime
-    group_key: str | None = None
-    group_occurrence_key: str | None = None
-    group_invoice_keys: tuple[str, ...] = ()
-
-    @property
-    def reminders(self) -> int:
-        return sum(1 for x in self.intents if isinstance(x, i.PostComment) and x.reminder)
-
-
-@dataclass(frozen=True, slots=True)
-class Deferred:
-    """A firing held back (quiet hours, a group already served today); re-evaluate the same
-    trigger at ``not_before``."""
-
-    rule_id: str
-    invoice_key: str
-    not_before: datetime
-    reason: str
+__all__ = [
+    "Deferred",
+    "Draft",
+    "Evaluation",
+    "Event",
+    "Firing",
+    "ScheduleTick",
+    "Trigger",
+    "evaluate",
+]
 
 
 @dataclass(frozen=True)
@@ -102,7 +81,6 @@ class _Run:
     facts: Mapping[str, FactSet]
     states: dict[str, _InvoiceState]
     trace: Trace
-    explain: bool = True
     # Per rule (by identity, for this run): each action's intents when they are the same for
     # every firing, built once and shared.
     fixed: dict[int, tuple[list[i.Intent] | None, ...]] = field(default_factory=dict)
@@ -124,9 +102,12 @@ def evaluate(
     """Evaluate every rule for the invoices a trigger concerns (an event: its invoice; a tick:
     all of ``facts_by_invoice``). ``now`` must be timezone-aware.
 
-    With ``explain=False`` the firings and deferrals are the same but the trace keeps only the
-    conflicts: no per-rule, per-invoice entries. A tick over a large book spends most of its
-    time and memory building those entries, and only ``rules explain`` and tests read them."""
+    With ``explain=False`` (the daemon's tick, see ``sweep``) the firings and deferrals are the
+    same but the trace keeps only the conflicts, with no per-rule, per-invoice entries, and
+    comment and subtask texts render when a firing's ``intents`` are first read: a template
+    failing on an invoice's data then raises ``TemplateProblem`` there (the traced run drops
+    that firing and traces the error instead). A tick over a large book would spend most of its
+    time and memory on those entries and texts, and only ``rules explain`` and tests read them."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
@@ -137,22 +118,26 @@ def evaluate(
             raise ValueError(f"no facts for invoice {trigger.invoice_key!r}")
         event_facts = facts[trigger.invoice_key]
         facts = {trigger.invoice_key: event_facts.with_values(trigger.facts)}
-    run = _Run(
-        moment=moment,
-        history=history,
-        facts=facts,
-        states={k: _InvoiceState(_paused(f)) for k, f in facts.items()},
-        trace=Trace(at=moment.local.isoformat(), trigger=trigger.describe()),
-        explain=explain,
-    )
-    keys = sorted(facts)
+    trace = Trace(at=moment.local.isoformat(), trigger=trigger.describe())
     # A tick over a large book allocates millions of short-lived objects; the collector's
     # repeated passes over the (long-lived) facts then cost a third of the tick, and nothing
     # made here needs collecting before the tick ends.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _run_rules(run, ruleset, trigger, keys)
+        if not explain:
+            sweep = Sweep(moment, history, facts)
+            sweep.run(ruleset, trigger)
+            trace.conflicts.extend(sweep.conflicts)
+            return Evaluation(now, tuple(sweep.firings), tuple(sweep.deferred), trace)
+        run = _Run(
+            moment=moment,
+            history=history,
+            facts=facts,
+            states={k: _InvoiceState(paused_until(f)) for k, f in facts.items()},
+            trace=trace,
+        )
+        _run_rules(run, ruleset, trigger, sorted(facts))
     finally:
         if collecting:
             gc.enable()
@@ -160,17 +145,14 @@ def evaluate(
 
 
 def _run_rules(run: _Run, ruleset: RuleSet, trigger: Trigger, keys: list[str]) -> None:
-    moment, facts, explain = run.moment, run.facts, run.explain
+    moment, facts = run.moment, run.facts
     for rule in ruleset:
         plan = _plan(rule, trigger, moment)
-        if explain:
-            eligible = [
-                (key, t)
-                for key in keys
-                if (t := _screen(run, rule, plan, key)).outcome is Outcome.FIRED
-            ]
-        else:
-            eligible = _screen_quietly(run, rule, plan, keys)
+        eligible = [
+            (key, t)
+            for key in keys
+            if (t := _screen(run, rule, plan, key)).outcome is Outcome.FIRED
+        ]
         if rule.policy.group_by is None:
             for key, rule_trace in eligible:
                 _fire(run, rule, [key], {key: rule_trace})
@@ -181,11 +163,6 @@ def _run_rules(run: _Run, ruleset: RuleSet, trigger: Trigger, keys: list[str]) -
             traces = dict(eligible)
             for customer, members in sorted(by_customer.items()):
                 _fire_group(run, rule, customer, members, traces)
-
-
-def _paused(facts: FactSet) -> date | None:
-    value = facts.get("invoice.reminders_paused_until")
-    return value if isinstance(value, date) else None
 
 
 @dataclass(frozen=True)
@@ -201,35 +178,6 @@ class _Plan:
 def _plan(rule: CompiledRule, trigger: Trigger, moment: Moment) -> _Plan:
     matched, why = match_trigger(rule, trigger, moment)
     return _Plan(matched, why, rule.sends_reminders, quiet_until(rule, moment))
-
-
-def _screen_quietly(
-    run: _Run, rule: CompiledRule, plan: _Plan, keys: list[str]
-) -> list[tuple[str, RuleTrace]]:
-    """``_screen`` without tracing the invoices that may not fire: same checks, same order,
-    same deferrals."""
-    if not rule.enabled or not plan.matched:
-        return []
-    moment, history, facts, states = run.moment, run.history, run.facts, run.states
-    today = moment.today
-    holds = conditions.predicate(rule.condition, today, moment.tz)
-    until = plan.quiet_until
-    reason = f"quiet hours until {until.isoformat()}" if until is not None else ""
-    eligible: list[tuple[str, RuleTrace]] = []
-    for key in keys:
-        state = states[key]
-        if state.stopped_by is not None or not holds(facts[key].values):
-            continue
-        if plan.sends_reminders and state.paused_until and state.paused_until >= today:
-            continue
-        outcome, _ = check_policy(rule, lookup(history, rule, key), moment)
-        if outcome is not None:
-            continue
-        if until is not None:
-            run.deferred.append(Deferred(rule.id, key, until, reason))
-            continue
-        eligible.append((key, RuleTrace(rule.id, rule.version, key, Outcome.FIRED)))
-    return eligible
 
 
 def _screen(run: _Run, rule: CompiledRule, plan: _Plan, key: str) -> RuleTrace:
@@ -274,18 +222,6 @@ def _screen(run: _Run, rule: CompiledRule, plan: _Plan, key: str) -> RuleTrace:
     return trace
 
 
-def _oldest_first(facts: FactSet) -> tuple[date, date, str, str]:
-    issued = facts.get("invoice.issue_date")
-    due = facts.get("invoice.due_date")
-    assert isinstance(issued, date)
-    return (
-        due if isinstance(due, date) else issued,
-        issued,
-        str(facts.get("invoice.number")),
-        facts.invoice_key,
-    )
-
-
 def _fire_group(
     run: _Run,
     rule: CompiledRule,
@@ -306,7 +242,7 @@ def _fire_group(
             traces[key].notes.append(reason)
             run.deferred.append(Deferred(rule.id, key, not_before, reason))
         return
-    ordered = sorted(members, key=lambda k: _oldest_first(run.facts[k]))
+    ordered = sorted(members, key=lambda k: oldest_first(run.facts[k]))
     _fire(run, rule, ordered, traces, group_key=group_key)
 
 
@@ -369,9 +305,8 @@ def _fire(
         return
     for key in keys:
         kept = _settle(run, rule, key, produced[key], traces[key])
-        if run.explain:
-            traces[key].intents.extend(_describe(x) for x in kept)
-        if group_key and run.explain:
+        traces[key].intents.extend(_describe(x) for x in kept)
+        if group_key:
             traces[key].notes.append(f"group {group_key}: {', '.join(keys)}")
         run.firings.append(
             Firing(
@@ -379,7 +314,7 @@ def _fire(
                 rule_version=rule.version,
                 invoice_key=key,
                 occurrence_key=occurrences[key],
-                intents=tuple(kept),
+                planned=tuple(kept),
                 fired_at=moment.now,
                 group_key=group_key,
                 group_occurrence_key=shared_key,

@@ -62,6 +62,7 @@ class MemoryHistory:
     def __init__(self, records: Iterable[Record] = ()) -> None:
         self._rows: dict[tuple[str, str], list[Record]] = defaultdict(list)
         self._occurrences: set[str] = set()
+        self._subjects: dict[str, set[str]] = defaultdict(set)
         for record in records:
             self.add(record)
 
@@ -72,6 +73,7 @@ class MemoryHistory:
             return
         self._occurrences.add(marker)
         self._rows[(record.rule_id, record.key)].append(record)
+        self._subjects[record.rule_id].add(record.key)
 
     def record(self, firings: Iterable[FiringLike]) -> None:
         for firing in firings:
@@ -96,13 +98,18 @@ class MemoryHistory:
                 )
 
     def get(self, rule_id: str, key: str, version: str | None = None) -> HistoryEntry | None:
-        rows = [
-            r for r in self._rows.get((rule_id, key), []) if version is None or r.version == version
-        ]
+        rows = self._rows.get((rule_id, key))
+        if rows and version is not None:
+            rows = [r for r in rows if r.version == version]
         if not rows:
             return None
         last = max(rows, key=lambda r: r.fired_at)
         return HistoryEntry(count=len(rows), last_fired_at=last.fired_at, version=last.version)
+
+    def subjects(self, rule_id: str) -> frozenset[str] | set[str]:
+        """Every key ``rule_id`` has fired under (do not change it): a tick asks ``get`` only
+        for those."""
+        return self._subjects.get(rule_id) or frozenset()
 
     def records(self) -> list[Record]:
         return sorted((r for rows in self._rows.values() for r in rows), key=lambda r: r.fired_at)

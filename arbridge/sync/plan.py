@@ -20,6 +20,10 @@ class OpKind(StrEnum):
     UPDATE_TASK = "update_task"
     SET_FIELD = "set_field"
     POST_COMMENT = "post_comment"
+    # Rule actions on the task; the mirror's planner never makes these.
+    ADD_TAG = "add_tag"
+    SET_RULE_FIELD = "set_rule_field"
+    CREATE_SUBTASK = "create_subtask"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,12 @@ def apply_op(state: dict[str, Any] | None, kind: OpKind, payload: dict[str, Any]
         fields = dict(new.get("fields", {}))
         fields[payload["fact"]] = payload["value"]
         new["fields"] = fields
+    elif kind is OpKind.ADD_TAG:
+        new["tags"] = sorted({*new.get("tags", []), payload["tag"]})
+    elif kind is OpKind.SET_RULE_FIELD:
+        new["rule_fields"] = {**new.get("rule_fields", {}), payload["field"]: payload["value"]}
+    elif kind is OpKind.CREATE_SUBTASK:
+        new["subtasks"] = sorted({*new.get("subtasks", []), payload["marker"]})
     return new
 
 

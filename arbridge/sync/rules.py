@@ -8,10 +8,13 @@ posts a reminder twice; if the firing row exists the firing is skipped.
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,14 +29,19 @@ from arbridge.automation.history import MemoryHistory, Record
 from arbridge.automation.intents import (
     AddTag,
     Assign,
+    CreateSubtask,
+    Intent,
     PauseReminders,
     PostComment,
+    SetField,
     SetPriority,
     SetStatus,
     Unassign,
 )
 from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
+from arbridge.automation.reload import PackFiles, start_watcher
+from arbridge.automation.templates import TemplateProblem
 from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
 from arbridge.model.calendar import BusinessCalendar
@@ -59,7 +67,16 @@ class RunStats:
     skipped_already_fired: int = 0
     reminders: int = 0
     escalations: int = 0
+    became_overdue: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+
+
+OVERDUE = "invoice.overdue"
+# The rule id under which "this invoice became overdue" is stored (no rule id has a colon).
+OVERDUE_MARKER = "event:invoice.overdue"
+
+# The sync cursor ``arbridge status`` shows: the outcome of the last rule (re)load.
+RULES_STATUS = "rules.reload"
 
 
 def load_configured_rules(settings: Settings) -> LoadResult:
@@ -69,9 +86,20 @@ def load_configured_rules(settings: Settings) -> LoadResult:
     return result
 
 
+def configured_files(settings: Settings) -> list[Path]:
+    """The files of the enabled packs, found or not (a pack that appears later counts)."""
+    base = Path(settings.rules.directory)
+    return [base / f"{name}.yaml" for name in settings.rules.packs]
+
+
 def marker_for(key: str) -> str:
     """The short reference a comment carries so a retry can find it on the task."""
     return "arbridge ref " + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def subtask_marker(key: str) -> str:
+    """What a subtask carries in the key field so a retry can find it under its task."""
+    return "arbridge subtask " + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class RulesRunner:
@@ -87,6 +115,7 @@ class RulesRunner:
             settings.company.holiday_country, settings.company.holiday_subdivision
         )
         self.zone = ZoneInfo(settings.company.timezone)
+        self.files = PackFiles.snapshot(configured_files(settings))
         self.loaded = load_configured_rules(settings)
         self.stats = RunStats()
         self._profiles_day: date | None = None
@@ -96,19 +125,56 @@ class RulesRunner:
             log.error("rule disabled", problem=str(problem))
 
     def reload(self) -> list[str]:
-        """Validate the configured rules again; keep the running set if the new one has errors."""
+        """Validate the configured rules again; keep the running set if the new one has errors.
+        Returns the problems (empty when the new set runs). SIGHUP calls this."""
+        # Before loading: an edit made while loading shows up at the next check.
+        self.files = PackFiles.snapshot(configured_files(self.settings))
         candidate = load_configured_rules(self.settings)
         if candidate.problems:
             for problem in candidate.problems:
                 log.error("rules not reloaded", problem=str(problem))
-            return [str(p) for p in candidate.problems]
+            problems = [str(p) for p in candidate.problems]
+            self._record_reload(problems, running=len(self.loaded.rules))
+            return problems
         self.loaded = candidate
         log.info("rules reloaded", rules=len(candidate.rules))
+        self._record_reload([], running=len(candidate.rules))
         return []
+
+    def reload_if_changed(self) -> bool:
+        """Reload when an enabled pack's file changed since the last look (cheap when none
+        did: a stat per file). True when a new rule set now runs; an invalid edit keeps the
+        old set, logs the problems and shows them in ``arbridge status``."""
+        if not self.files.changed():
+            return False
+        return not self.reload()
+
+    def watch(self, stop: threading.Event) -> threading.Thread:
+        """Reload on file change from a thread (watchfiles) until ``stop`` is set."""
+        return start_watcher(Path(self.settings.rules.directory), self.reload_if_changed, stop)
+
+    def _record_reload(self, problems: list[str], *, running: int) -> None:
+        now = self.reconciler.clock.now()
+        status = {"ok": not problems, "rules_running": running, "problems": problems}
+        with transaction(self.engine) as session:
+            repo.set_cursor(session, RULES_STATUS, json.dumps(status), now)
 
     def tick(self, now: datetime) -> Evaluation:
         """The scheduled evaluation of every open invoice."""
         return self._run(ScheduleTick(), now, keys=None)
+
+    def check_overdue(self, now: datetime, keys: list[str] | None = None) -> int:
+        """Emit ``invoice.overdue`` for the invoices (these, or every open one) that are past
+        due with money owed and never had it; returns how many. ``tick`` and ``event`` do this
+        already; call it after a resync that may have moved due dates."""
+        today = now.astimezone(self.zone).date()
+        with transaction(self.engine) as session:
+            facts = self._facts(session, today, keys)
+            history = self._history(session, None if keys is None else facts)
+            marked = self._marked_overdue(session, keys)
+        before = self.stats.became_overdue
+        self._became_overdue(facts, history, marked, now)
+        return self.stats.became_overdue - before
 
     def event(
         self,
@@ -127,6 +193,7 @@ class RulesRunner:
         with transaction(self.engine) as session:
             facts = self._facts(session, today, keys)
             history = self._history(session, None if keys is None else facts)
+            marked = self._marked_overdue(session, keys)
         # The daemon applies firings and never reads the trace; building it for every open
         # invoice and rule is most of a tick's time and memory.
         evaluation = evaluate(
@@ -141,7 +208,76 @@ class RulesRunner:
         )
         for firing in evaluation.firings:
             self._apply(firing, now)
+        if not (isinstance(trigger, Event) and trigger.type == OVERDUE):
+            history.record(evaluation.firings)
+            self._became_overdue(facts, history, marked, now)
         return evaluation
+
+    def _became_overdue(
+        self,
+        facts: dict[str, FactSet],
+        history: MemoryHistory,
+        marked: set[str],
+        now: datetime,
+    ) -> None:
+        """Emit ``invoice.overdue`` for each invoice now past due with money owed that never
+        had it, then store a marker per invoice. The event's firings are applied before the
+        markers are written: a crash in between emits the event again, and the recorded
+        firings (their occurrence keys) keep its rules from firing twice; a marker is never
+        written for an event whose firings were lost, so they never fire zero times."""
+        became = sorted(
+            key
+            for key, values in facts.items()
+            if values.values.get("invoice.overdue") is True and key not in marked
+        )
+        if not became:
+            return
+        listening = any(
+            getattr(t, "event", None) == OVERDUE
+            for rule in self.loaded.rules
+            for t in rule.triggers
+        )
+        for key in became:
+            log.info(
+                "invoice became overdue",
+                source=key.partition(":")[0],
+                invoice=key.rpartition(":")[2],
+            )
+            if not listening:
+                continue
+            evaluation = evaluate(
+                self.loaded.rules,
+                Event(OVERDUE, key),
+                {key: facts[key]},
+                history,
+                now,
+                self.calendar,
+                self.zone,
+                explain=False,
+            )
+            for firing in evaluation.firings:
+                self._apply(firing, now)
+            history.record(evaluation.firings)
+        with transaction(self.engine, rollback=self.dry_run) as session:
+            for key in became:
+                session.add(
+                    FiringRow(
+                        rule_id=OVERDUE_MARKER,
+                        rule_version="",
+                        subject_key=key,
+                        occurrence_key=OVERDUE,
+                        intents=[],
+                        fired_at=now,
+                    )
+                )
+        self.stats.became_overdue += len(became)
+
+    @staticmethod
+    def _marked_overdue(session: Session, keys: list[str] | None) -> set[str]:
+        statement = select(FiringRow.subject_key).where(FiringRow.rule_id == OVERDUE_MARKER)
+        if keys is not None:
+            statement = statement.where(col(FiringRow.subject_key).in_(keys))
+        return set(session.exec(statement))
 
     def facts_at(self, now: datetime, *, closed: bool = False) -> dict[str, FactSet]:
         """Facts of every open invoice (every invoice with ``closed``) as of ``now``."""
@@ -218,7 +354,7 @@ class RulesRunner:
         return self._profiles_cache
 
     def _history(self, session: Session, facts: dict[str, FactSet] | None = None) -> MemoryHistory:
-        statement = select(FiringRow)
+        statement = select(FiringRow).where(FiringRow.rule_id != OVERDUE_MARKER)
         if facts is not None:
             subjects = set(facts) | {f"customer:{f.customer_key}" for f in facts.values()}
             statement = statement.where(col(FiringRow.subject_key).in_(subjects))
@@ -232,7 +368,20 @@ class RulesRunner:
             if self._recorded(session, firing.invoice_key, firing.occurrence_key):
                 self.stats.skipped_already_fired += 1
                 return
-            intents = [intent.model_dump(mode="json") for intent in firing.intents]
+            try:
+                # Comment and subtask texts render here, for the firings really applied.
+                rendered = firing.intents
+            except TemplateProblem as exc:
+                # Not recorded: nothing was done, and the error shows on every tick until the
+                # template or the data is fixed.
+                log.error(
+                    "rule template failed",
+                    rule=firing.rule_id,
+                    invoice=firing.invoice_key,
+                    problem=str(exc),
+                )
+                return
+            intents = [intent.model_dump(mode="json") for intent in rendered]
             session.add(
                 FiringRow(
                     rule_id=firing.rule_id,
@@ -262,7 +411,7 @@ class RulesRunner:
             row = session.get(CollectionRow, firing.invoice_key) or CollectionRow(
                 invoice_key=firing.invoice_key, updated_at=now
             )
-            self._intents(session, firing, row, now)
+            self._intents(session, firing, rendered, row, now)
             row.updated_at = now
             session.add(row)
             session.flush()
@@ -289,8 +438,15 @@ class RulesRunner:
             ).first()
         return found is not None
 
-    def _intents(self, session: Session, firing: Firing, row: CollectionRow, now: datetime) -> None:
-        for intent in firing.intents:
+    def _intents(
+        self,
+        session: Session,
+        firing: Firing,
+        intents: tuple[Intent, ...],
+        row: CollectionRow,
+        now: datetime,
+    ) -> None:
+        for intent in intents:
             if isinstance(intent, PostComment):
                 text = intent.text
                 if intent.mentions:
@@ -321,13 +477,54 @@ class RulesRunner:
                 row.assignees = sorted(set(row.assignees) - set(intent.users))
             elif isinstance(intent, AddTag):
                 row.tags = sorted(set(row.tags) | {intent.tag})
+                self._enqueue(
+                    session, firing, OpKind.ADD_TAG, {"tag": intent.tag}, f"tag|{intent.tag}", now
+                )
+            elif isinstance(intent, SetField):
+                value = intent.value
+                payload: dict[str, Any] = {
+                    "field": intent.field,
+                    "value": value.isoformat() if isinstance(value, date) else value,
+                }
+                if isinstance(value, date):
+                    payload["date"] = True
+                self._enqueue(
+                    session, firing, OpKind.SET_RULE_FIELD, payload, f"field|{intent.field}", now
+                )
+            elif isinstance(intent, CreateSubtask):
+                payload = {
+                    "name": intent.name,
+                    "marker": subtask_marker(intent.key),
+                    "assignees": list(intent.assignees),
+                    "due_date": None if intent.due_date is None else intent.due_date.isoformat(),
+                }
+                self._enqueue(session, firing, OpKind.CREATE_SUBTASK, payload, intent.key, now)
             elif isinstance(intent, PauseReminders):
                 row.reminders_paused_until = intent.until
             else:
-                # Custom fields by name and subtasks are recorded with the firing but not yet
-                # sent to ClickUp; Mention is rendered into the firing's comment, Stop is the
-                # engine's own.
+                # Mention is rendered into the firing's comment; Stop is the engine's own.
                 continue
+
+    def _enqueue(
+        self,
+        session: Session,
+        firing: Firing,
+        kind: OpKind,
+        payload: dict[str, Any],
+        what: str,
+        now: datetime,
+    ) -> None:
+        # One operation per firing and action: the firing's row is in the same transaction, so
+        # a firing applied again after a crash finds its operations already queued.
+        outbox.enqueue(
+            session,
+            task_key=firing.invoice_key,
+            kind=kind,
+            payload=payload,
+            idempotency_key=f"{kind.value}|{firing.occurrence_key}|{what}",
+            now=now,
+            reason=f"rule {firing.rule_id}",
+        )
 
 
 def _collection_state(row: CollectionRow | None) -> CollectionState:

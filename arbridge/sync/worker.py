@@ -1,8 +1,10 @@
 """The outbox worker: applies queued operations to the task tool, records what ClickUp accepted.
 
-A crash between a successful create and the local commit is the one place a duplicate task
-could appear. The task carries its arbridge key, so a create that is being retried first looks
-the task up by that key and adopts it instead of creating a second one.
+A crash between a successful create and the local commit is where a duplicate could appear.
+The task carries its arbridge key, a comment its marker and a subtask its marker (in the key
+field), so a create or post that is being retried first looks for what the lost attempt made
+and adopts it instead of making a second one. Tags and field values are sets: re-sending them
+changes nothing.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy import Engine
 
 from arbridge.clock import Clock
-from arbridge.connector import TaskChanges, TaskSink
+from arbridge.connector import SubtaskSpec, TaskChanges, TaskSink
 from arbridge.errors import AuthError, PermanentError, TransientError
 from arbridge.model.task import TaskSpec
 from arbridge.store import outbox, repo
@@ -62,6 +64,16 @@ def changes_from(payload: dict[str, Any]) -> TaskChanges:
         clear_priority="priority" in payload and payload["priority"] is None,
         assignees_add=tuple(str(a) for a in payload.get("assignees_add", []) or []),
         assignees_remove=tuple(str(a) for a in payload.get("assignees_remove", []) or []),
+    )
+
+
+def subtask_from(payload: dict[str, Any]) -> SubtaskSpec:
+    due = payload.get("due_date")
+    return SubtaskSpec(
+        name=str(payload["name"]),
+        marker=str(payload["marker"]),
+        assignees=tuple(str(a) for a in payload.get("assignees", []) or []),
+        due_date=None if due is None else date.fromisoformat(str(due)),
     )
 
 
@@ -228,4 +240,22 @@ class OutboxWorker:
             self._maybe_crash("before_comment")
             comment = self.sink.post_comment(task_id, comment_text(op.payload))
             return task_id, {"comment": comment}
+        elif op.kind is OpKind.ADD_TAG:
+            # ClickUp keeps a set of tags: a retry after a lost answer adds nothing.
+            self.sink.add_tag(task_id, str(op.payload["tag"]))
+        elif op.kind is OpKind.SET_RULE_FIELD:
+            value = op.payload["value"]
+            if op.payload.get("date") and isinstance(value, str):
+                value = date.fromisoformat(value)
+            self.sink.set_rule_field(task_id, str(op.payload["field"]), value)
+        elif op.kind is OpKind.CREATE_SUBTASK:
+            subtask = subtask_from(op.payload)
+            if op.attempts > 1:
+                # The subtask may exist from an attempt that died before its commit.
+                found = self.sink.find_subtask(task_id, subtask.marker)
+                if found is not None:
+                    return task_id, {"adopted_subtask": found}
+            self._maybe_crash("before_subtask")
+            created = self.sink.create_subtask(task_id, subtask)
+            return task_id, {"subtask": created}
         return task_id, {"payload": op.payload}

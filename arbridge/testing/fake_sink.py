@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from arbridge.connector import RemoteTask, TaskChanges
+from arbridge.connector import RemoteTask, RuleFieldValue, SubtaskSpec, TaskChanges
+from arbridge.errors import NotFoundError
 from arbridge.model.task import TaskSpec
 
 
@@ -19,6 +20,10 @@ class FakeSink:
         self.tasks: dict[str, RemoteTask] = {}
         self.descriptions: dict[str, str] = {}
         self.comments: dict[str, list[str]] = {}
+        self.tags: dict[str, list[str]] = {}
+        self.rule_fields: dict[str, dict[str, RuleFieldValue]] = {}
+        # Per parent task: (subtask id, spec) in creation order.
+        self.subtasks: dict[str, list[tuple[str, SubtaskSpec]]] = {}
         self.requests: Counter[str] = Counter()
         self._ids = itertools.count(1)
         # Called before each request with its name; may raise to inject a failure.
@@ -92,6 +97,42 @@ class FakeSink:
             if marker in text:
                 return f"{task_id}-c{index}"
         return None
+
+    def add_tag(self, task_id: str, tag: str) -> None:
+        self._request("add_tag")
+        self._task(task_id)
+        tags = self.tags.setdefault(task_id, [])
+        if tag.lower() not in tags:
+            tags.append(tag.lower())
+
+    def set_rule_field(self, task_id: str, name: str, value: RuleFieldValue) -> None:
+        self._request("set_rule_field")
+        self._task(task_id)
+        fields = self.rule_fields.setdefault(task_id, {})
+        if value is None:
+            fields.pop(name, None)
+        else:
+            fields[name] = value
+
+    def create_subtask(self, task_id: str, subtask: SubtaskSpec) -> str:
+        self._request("create_subtask")
+        self._task(task_id)
+        subtask_id = f"s{next(self._ids)}"
+        self.subtasks.setdefault(task_id, []).append((subtask_id, subtask))
+        return subtask_id
+
+    def find_subtask(self, task_id: str, marker: str) -> str | None:
+        self._request("find_subtask")
+        for subtask_id, spec in self.subtasks.get(task_id, []):
+            if spec.marker == marker:
+                return subtask_id
+        return None
+
+    def _task(self, task_id: str) -> RemoteTask:
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise NotFoundError(f"no task {task_id}")
+        return task
 
     def iter_tasks(self) -> Iterator[RemoteTask]:
         self._request("iter_tasks")

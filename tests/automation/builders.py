@@ -18,6 +18,7 @@ from arbridge.automation import (
     evaluate,
     load_text,
 )
+from arbridge.automation.templates import TemplateProblem
 from arbridge.automation.testing import case_facts
 from arbridge.model.calendar import BusinessCalendar
 
@@ -69,7 +70,8 @@ def run(
     timezone: str | ZoneInfo = "UTC",
     calendar: BusinessCalendar = CALENDAR,
 ) -> Evaluation:
-    return evaluate(
+    """The traced evaluation, checked against the daemon's traceless one on the same input."""
+    args = (
         rules,
         trigger or ScheduleTick(),
         facts_by_invoice,
@@ -78,3 +80,32 @@ def run(
         calendar,
         timezone,
     )
+    traced = evaluate(*args)
+    assert decisions(evaluate(*args, explain=False)) == decisions(traced)
+    return traced
+
+
+def decisions(evaluation: Evaluation) -> tuple[list[object], list[object], list[object]]:
+    """Firings (with rendered intents), deferrals and conflicts, comparable across modes. A
+    firing whose template fails to render counts as not made (the traced run drops it)."""
+    firings: list[object] = []
+    for f in evaluation.firings:
+        try:
+            intents = f.intents
+        except TemplateProblem:
+            continue
+        firings.append(
+            (
+                f.rule_id,
+                f.rule_version,
+                f.invoice_key,
+                f.occurrence_key,
+                intents,
+                f.fired_at,
+                f.group_key,
+                f.group_occurrence_key,
+                f.group_invoice_keys,
+                f.reminders,
+            )
+        )
+    return firings, list(evaluation.deferred), list(evaluation.trace.conflicts)

@@ -639,6 +639,48 @@ def test_filtered_team_tasks(emulator: Served, api: httpx.Client, openapi: OpenA
 # --- comments -----------------------------------------------------------------------------
 
 
+def test_add_tag_matches_the_spec_and_keeps_tags_a_set(api: httpx.Client, openapi: OpenApi) -> None:
+    task = create(api, name="tagged", tags=["vip"])
+    response = api.post(f"/task/{task['id']}/tag/Needs%20Call")
+    assert response.status_code == 200, response.text
+    openapi.validate(response.json(), "POST", "/v2/task/{task_id}/tag/{tag_name}")
+    assert api.post(f"/task/{task['id']}/tag/needs call").status_code == 200
+    read = api.get(f"/task/{task['id']}").json()
+    assert [t["name"] for t in read["tags"]] == ["vip", "needs call"]
+    openapi.validate(read, "GET", "/v2/task/{task_id}")
+    assert api.post("/task/nosuchtask/tag/vip").status_code in (401, 404)
+
+
+def test_subtasks_have_a_parent_and_are_listed_only_when_asked(
+    api: httpx.Client, openapi: OpenApi
+) -> None:
+    parent = create(api, name="invoice task")
+    child = create(api, name="call the customer", parent=parent["id"])
+    openapi.validate(child, "POST", "/v2/list/{list_id}/task")
+    assert child["parent"] == parent["id"]
+    assert names(list_tasks(api)) == {"invoice task"}
+    listed = list_tasks(api, subtasks="true")
+    assert names(listed) == {"invoice task", "call the customer"}
+    openapi.validate(listed, "GET", "/v2/list/{list_id}/task")
+    wrong = api.post(f"/list/{DEMO_LIST_ID}/task", json={"name": "x", "parent": "nosuchtask"})
+    assert wrong.status_code == 400
+    assert wrong.json()["ECODE"] == "ITEM_137"
+
+
+def test_a_new_tag_is_a_task_tag_updated_event(
+    emulator: Served, api: httpx.Client, receiver: Receiver
+) -> None:
+    emulator.app.dispatcher.pause()
+    register(api, receiver.url, ["taskTagUpdated"])
+    task = create(api, name="to tag")
+    api.post(f"/task/{task['id']}/tag/escalated")
+    api.post(f"/task/{task['id']}/tag/escalated")  # already there: no event
+    attempts = emulator.app.dispatcher.flush()
+    assert [a.delivery.event for a in attempts] == ["taskTagUpdated"]
+    item = json.loads(attempts[0].delivery.body)["history_items"][0]
+    assert (item["field"], item["after"]) == ("tag", [{"name": "escalated"}])
+
+
 def test_comment_needs_text_and_notify_all(api: httpx.Client, openapi: OpenApi) -> None:
     task = create(api, name="talk")
     for body in ({"comment_text": "hi"}, {"notify_all": False}, {}):

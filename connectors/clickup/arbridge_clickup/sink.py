@@ -7,14 +7,21 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from arbridge.connector import RemoteTask, TaskChanges
+from arbridge.connector import RemoteTask, RuleFieldValue, SubtaskSpec, TaskChanges
 from arbridge.errors import ConfigError, PermanentError
 from arbridge.model.task import TaskSpec
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import KEY_FACT, FieldDef, ListSchema
-from arbridge_clickup.values import ValueConversionError, date_from_ms, date_to_ms, from_clickup
+from arbridge_clickup.values import (
+    ValueConversionError,
+    date_from_ms,
+    date_to_ms,
+    from_clickup,
+    rule_value_to_clickup,
+)
 from arbridge_clickup.values import to_clickup as value_to_clickup
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,7 @@ class ClickUpSink:
         self._zone = timezone
         self._members = {email.casefold(): user for email, user in members.items()}
         self._list = schema.list_id
+        self._rule_fields: dict[str, dict[str, Any]] | None = None
 
     def owned_facts(self) -> frozenset[str]:
         return self._schema.owned_facts()
@@ -151,6 +159,46 @@ class ClickUpSink:
                 return str(comment.get("id"))
         return None
 
+    def add_tag(self, task_id: str, tag: str) -> None:
+        path = f"/task/{task_id}/tag/{quote(tag, safe='')}"
+        # A task's tags are a set: sending the same tag again is harmless, so a retry is safe.
+        self._client.request("POST", path, json={}, idempotent=True)
+
+    def set_rule_field(self, task_id: str, name: str, value: RuleFieldValue) -> None:
+        field = self._rule_field(name)
+        path = f"/task/{task_id}/field/{field['id']}"
+        if value is None:
+            self._client.request("DELETE", path)
+            return
+        try:
+            body = {"value": rule_value_to_clickup(field, value, self._zone)}
+        except ValueConversionError as exc:
+            raise PermanentError(f'custom field "{field.get("name")}": {exc}') from None
+        self._client.request("POST", path, json=body, idempotent=True)
+
+    def create_subtask(self, task_id: str, subtask: SubtaskSpec) -> str:
+        body: dict[str, Any] = {
+            "name": subtask.name,
+            "parent": task_id,
+            # The marker in the key field is what find_subtask searches by after a crash.
+            "custom_fields": [{"id": self._field(KEY_FACT).id, "value": subtask.marker}],
+        }
+        if subtask.due_date is not None:
+            body.update(self._due_date(subtask.due_date))
+        assignees = self._user_ids(subtask.assignees)
+        if assignees:
+            body["assignees"] = assignees
+        task = self._client.request("POST", f"/list/{self._list}/task", json=body)
+        return str(task["id"])
+
+    def find_subtask(self, task_id: str, marker: str) -> str | None:
+        key_field = self._field(KEY_FACT)
+        query = json.dumps([{"field_id": key_field.id, "operator": "==", "value": marker}])
+        for task in self._pages({"custom_fields": query, "subtasks": True}):
+            if str(task.get("parent")) == task_id and _raw_value(task, key_field.id) == marker:
+                return str(task["id"])
+        return None
+
     def iter_tasks(self) -> Iterator[RemoteTask]:
         for task in self._pages({}):
             yield self._remote(task)
@@ -201,6 +249,26 @@ class ClickUpSink:
             return value_to_clickup(self._field(fact), value, self._zone)
         except ValueConversionError as exc:
             raise PermanentError(f"clickup.fields.{fact}: {exc}") from None
+
+    def _rule_field(self, name: str) -> dict[str, Any]:
+        """The list's custom field called ``name``, read once (rules name fields, not facts)."""
+        if self._rule_fields is None:
+            body = self._client.request("GET", f"/list/{self._list}/field") or {}
+            self._rule_fields = {}
+            for raw in body.get("fields") or []:
+                self._rule_fields.setdefault(str(raw.get("name", "")).strip().casefold(), raw)
+        found = self._rule_fields.get(name.strip().casefold())
+        if found is None:
+            raise PermanentError(
+                f'the ClickUp list has no custom field named "{name}" (a rule sets it; the API '
+                "cannot create fields: add it in ClickUp)"
+            )
+        mirrored = self._schema.fact_of_field(str(found.get("id")))
+        if mirrored is not None:
+            raise PermanentError(
+                f'custom field "{name}" mirrors clickup.fields.{mirrored}; a rule may not set it'
+            )
+        return found
 
     def _field(self, fact: str) -> FieldDef:
         try:

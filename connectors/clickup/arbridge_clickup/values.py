@@ -8,6 +8,7 @@ neither ClickUp's display zone nor a DST shift moves it to another day.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -119,3 +120,42 @@ def from_clickup(field: FieldDef, raw: Any, zone: ZoneInfo) -> str | None:
     if raw is None:
         return None
     return normalise_fact(kind, raw)
+
+
+TEXT_TYPES = frozenset({"short_text", "text", "email", "url", "phone"})
+
+
+def rule_value_to_clickup(field: Mapping[str, Any], value: object, zone: ZoneInfo) -> Any:
+    """The JSON value a rule's ``set_field`` writes into a field of the list (``field`` as
+    ``GET /list/{id}/field`` gives it): numbers as numbers, dates as Unix ms at noon, a
+    drop-down option by name as its UUID, a label by name as a one-UUID list."""
+    kind = str(field.get("type"))
+    if kind in TEXT_TYPES:
+        if isinstance(value, bool) or not isinstance(value, str | int | float | date):
+            raise ValueConversionError(f"{kind} takes text, not {value!r}")
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if kind in ("number", "currency", "emoji"):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueConversionError(f"{kind} takes a number, not {value!r}")
+        return number_to_clickup(str(value))
+    if kind == "date":
+        if isinstance(value, datetime) or not isinstance(value, date | str):
+            raise ValueConversionError(f"date takes a date, not {value!r}")
+        try:
+            return date_to_ms(value, zone)
+        except ValueError:
+            raise ValueConversionError(f"not an ISO date: {value!r}") from None
+    if kind == "checkbox":
+        if not isinstance(value, bool):
+            raise ValueConversionError(f"checkbox takes true or false, not {value!r}")
+        return value
+    if kind in ("drop_down", "labels"):
+        options = (field.get("type_config") or {}).get("options") or []
+        wanted = str(value).strip().casefold()
+        for option in options:
+            label = option.get("name") if kind == "drop_down" else option.get("label")
+            if str(label or option.get("name") or "").strip().casefold() == wanted:
+                return option["id"] if kind == "drop_down" else [option["id"]]
+        names = ", ".join(str(o.get("name") or o.get("label")) for o in options) or "(none)"
+        raise ValueConversionError(f"no option {value!r} (options: {names})")
+    raise ValueConversionError(f"a rule cannot set a {kind} field")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,13 +12,25 @@ import httpx
 import pytest
 import respx
 from arbridge_clickup.client import ClickUpClient
+from arbridge_clickup.emulator import (
+    DEMO_TEAM_ID,
+    DEMO_TOKEN,
+    EmulatorState,
+    create_app,
+    default_workspace,
+)
+from arbridge_clickup.emulator.fields import FieldSpec
+from arbridge_clickup.emulator.fixture import RECEIVABLE_FIELDS, RECEIVABLE_STATUSES
+from arbridge_clickup.plugin import connector
 from arbridge_clickup.schema import ListSchema, build_list_schema
 from arbridge_clickup.sink import ClickUpSink, resolve_members
 from arbridge_clickup.values import date_to_ms
 
-from arbridge.connector import RemoteTask, TaskChanges, TaskSink
+from arbridge.connector import RemoteTask, SubtaskSpec, TaskChanges, TaskSink
 from arbridge.errors import ConfigError, PermanentError
 from arbridge.model.task import TaskSpec
+from arbridge.settings import Settings
+from arbridge.testing import LoopbackServer
 from tests.connectors.clickup.conftest import (
     FIELDS,
     KEY_FIELD,
@@ -430,3 +443,146 @@ def test_close_closes_the_client(sink: ClickUpSink, client: ClickUpClient) -> No
     sink.close()
     with pytest.raises(RuntimeError):
         client.request("GET", "/team")
+
+
+# --- rule actions against the emulator ------------------------------------------------------
+
+RULES_LIST = "900200"
+
+
+@pytest.fixture
+def workspace() -> Iterator[tuple[EmulatorState, ClickUpSink]]:
+    """The demo workspace plus a list with custom fields that no fact mirrors, served on
+    loopback; the sink is built the way the daemon builds it."""
+    state = default_workspace()
+    state.add_list(
+        RULES_LIST,
+        "9002",
+        "Receivables with rule fields",
+        statuses=RECEIVABLE_STATUSES,
+        fields=(
+            *RECEIVABLE_FIELDS,
+            FieldSpec("Collection stage", "drop_down", ("soft", "firm", "legal")),
+            FieldSpec("Escalated on", "date"),
+            FieldSpec("Collector note", "short_text"),
+            FieldSpec("Call count", "number"),
+            FieldSpec("Reviewed", "checkbox"),
+        ),
+    )
+    with LoopbackServer(create_app(state, rate_limit=None)) as server:
+        settings = Settings(
+            clickup={
+                "token": DEMO_TOKEN,
+                "base_url": server.base_url + "/api/v2",
+                "list_id": RULES_LIST,
+                "team_id": DEMO_TEAM_ID,
+            },
+            company={"timezone": "Europe/Berlin"},
+        )
+        sink = connector.build_sink(settings, secrets=[DEMO_TOKEN])
+        try:
+            yield state, sink
+        finally:
+            sink.close()
+
+
+def _task(state: EmulatorState, sink: ClickUpSink, key: str = KEY) -> str:
+    return sink.create_task(
+        TaskSpec(
+            key=key,
+            name="1042 · Acme GmbH",
+            description="Invoice 1042",
+            status="overdue",
+            due_date=date(2026, 10, 31),
+            fields={"arbridge_key": key},
+        )
+    )
+
+
+def test_add_tag_twice_leaves_one_tag(workspace: tuple[EmulatorState, ClickUpSink]) -> None:
+    state, sink = workspace
+    task_id = _task(state, sink)
+    sink.add_tag(task_id, "Escalated")
+    sink.add_tag(task_id, "escalated")
+    sink.add_tag(task_id, "needs call")
+    assert state.tasks[task_id].tags == ["escalated", "needs call"]
+
+
+def test_set_rule_field_converts_by_the_field_type(
+    workspace: tuple[EmulatorState, ClickUpSink],
+) -> None:
+    state, sink = workspace
+    task_id = _task(state, sink)
+    sink.set_rule_field(task_id, "Collection stage", "Firm")
+    sink.set_rule_field(task_id, "escalated on", date(2026, 11, 3))
+    sink.set_rule_field(task_id, "Collector note", "call on Monday")
+    sink.set_rule_field(task_id, "Call count", 2)
+    sink.set_rule_field(task_id, "Reviewed", True)
+    shown = {
+        f.name: state.display_value(state.tasks[task_id], f)
+        for f in state.fields.values()
+        if f.id in state.lists[RULES_LIST].field_ids
+    }
+    assert shown["Collection stage"] == "firm"
+    assert shown["Escalated on"] == "2026-11-03"
+    assert shown["Collector note"] == "call on Monday"
+    assert shown["Call count"] == "2"
+    assert (
+        state.tasks[task_id].values[
+            next(f.id for f in state.fields.values() if f.name == "Reviewed")
+        ]
+        is True
+    )
+    sink.set_rule_field(task_id, "Collector note", None)
+    note = next(f for f in state.fields.values() if f.name == "Collector note")
+    assert state.display_value(state.tasks[task_id], note) is None
+
+
+def test_set_rule_field_refuses_unknown_mirrored_and_unfit_fields(
+    workspace: tuple[EmulatorState, ClickUpSink],
+) -> None:
+    state, sink = workspace
+    task_id = _task(state, sink)
+    with pytest.raises(PermanentError) as unknown:
+        sink.set_rule_field(task_id, "Colection stage", "firm")
+    assert str(unknown.value) == (
+        'the ClickUp list has no custom field named "Colection stage" (a rule sets it; the API '
+        "cannot create fields: add it in ClickUp)"
+    )
+    with pytest.raises(PermanentError) as mirrored:
+        sink.set_rule_field(task_id, "Amount due", 5)
+    assert str(mirrored.value) == (
+        'custom field "Amount due" mirrors clickup.fields.amount_due; a rule may not set it'
+    )
+    with pytest.raises(PermanentError) as option:
+        sink.set_rule_field(task_id, "Collection stage", "gentle")
+    assert str(option.value) == (
+        "custom field \"Collection stage\": no option 'gentle' (options: soft, firm, legal)"
+    )
+    with pytest.raises(PermanentError, match="checkbox takes true or false"):
+        sink.set_rule_field(task_id, "Reviewed", "yes")
+
+
+def test_subtasks_are_found_by_their_marker_under_their_parent(
+    workspace: tuple[EmulatorState, ClickUpSink],
+) -> None:
+    state, sink = workspace
+    parent = _task(state, sink)
+    other = _task(state, sink, key="qbo:9130:1043")
+    call = SubtaskSpec(
+        name="Call Acme GmbH",
+        marker="arbridge subtask 0123456789abcdef",
+        assignees=("sam@example.com",),
+        due_date=date(2026, 11, 4),
+    )
+    assert sink.find_subtask(parent, call.marker) is None
+    created = sink.create_subtask(parent, call)
+    subtask = state.tasks[created]
+    assert subtask.parent == parent
+    assert subtask.name == "Call Acme GmbH"
+    assert subtask.assignees == [81002]
+    assert sink.find_subtask(parent, call.marker) == created
+    assert sink.find_subtask(other, call.marker) is None
+    # The mirror's own listing and key search never see subtasks.
+    assert {t.task_id for t in sink.iter_tasks()} == {parent, other}
+    assert sink.find_task(KEY) == parent

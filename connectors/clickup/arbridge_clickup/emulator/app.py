@@ -314,6 +314,11 @@ def _routes(app: EmulatorApp) -> list[Route]:
         state.clear_field(task, request.path_params["field_id"], user_id=user_of(request))
         return JSONResponse({})
 
+    async def add_tag(request: Request) -> Response:
+        task = task_of(request)
+        state.add_tag(task, request.path_params["tag_name"], user_id=user_of(request))
+        return JSONResponse({})
+
     async def create_comment(request: Request) -> Response:
         task = task_of(request)
         comment = state.add_comment(task, await _body(request), user_id=user_of(request))
@@ -366,6 +371,7 @@ def _routes(app: EmulatorApp) -> list[Route]:
         api("/task/{task_id}", delete_task, "DELETE"),
         api("/task/{task_id}/field/{field_id}", set_field, "POST"),
         api("/task/{task_id}/field/{field_id}", clear_field, "DELETE"),
+        api("/task/{task_id}/tag/{tag_name}", add_tag, "POST"),
         api("/task/{task_id}/comment", create_comment, "POST"),
         api("/task/{task_id}/comment", list_comments, "GET"),
         api("/team/{team_id}/webhook", create_webhook, "POST"),

@@ -225,6 +225,9 @@ class EmulatorState:
         """Set Custom Field Value: validate per type, store, bump date_updated."""
         tasks.set_field(self, task, field_id, body, user_id=user_id)
 
+    def add_tag(self, task: Task, tag_name: str, *, user_id: int) -> None:
+        tasks.add_tag(self, task, tag_name, user_id=user_id)
+
     def clear_field(self, task: Task, field_id: str, *, user_id: int) -> None:
         tasks.clear_field(self, task, field_id, user_id=user_id)
 

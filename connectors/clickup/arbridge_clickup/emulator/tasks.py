@@ -232,6 +232,22 @@ def set_field(
         _change_field(state, task, fdef, stored, user_id)
 
 
+def add_tag(state: EmulatorState, task: Task, tag_name: str, *, user_id: int) -> None:
+    """Add Tag To Task: tag names are kept lowercase, once each; adding one again is a no-op."""
+    with state.lock:
+        name = tag_name.strip().lower()
+        if not name:
+            raise bad_request("Tag name invalid", "TAGS_001")
+        if name in task.tags:
+            return
+        before = [{"name": t} for t in task.tags]
+        task.tags.append(name)
+        task.date_updated = state.now_ms()
+        after = [{"name": t} for t in task.tags]
+        item = state.history_item(task, user_id, "tag", before, after)
+        state.emit("taskTagUpdated", task, [item])
+
+
 def clear_field(state: EmulatorState, task: Task, field_id: str, *, user_id: int) -> None:
     with state.lock:
         fdef = _field_of(state, task, field_id)
