@@ -134,6 +134,7 @@ class App:
         settings, credentials = self.settings, self.intake.credentials
         found: list[str] = []
         readers = self._collector_readers
+        reader_lock = threading.Lock()
 
         def secret() -> str | None:
             if not found:
@@ -158,14 +159,19 @@ class App:
                     status=404,
                 )
             events: list[InboundEvent] = connector.verify_webhook(key, headers, body)
-            return events
+            # ClickUp also reports arbridge's own writes: acknowledged, never stored.
+            return [event for event in events if reader().concerns_collectors(event)]
+
+        def reader() -> Any:
+            with reader_lock:
+                if not readers:
+                    readers.append(connector.build_inbound(settings, secrets=settings.secrets()))
+                return readers[0]
 
         def handle(event: InboundEvent) -> None:
-            if not readers:
-                readers.append(connector.build_inbound(settings, secrets=settings.secrets()))
             handle_collector_event(
                 self.engine,
-                readers[0],
+                reader(),
                 event,
                 self.clock.now(),
                 reconciler=self.reconciler,
@@ -209,6 +215,11 @@ class App:
         event = invoice_event(result.previous_status, invoice) if result.stored else None
         if event is not None and self.rules is not None:
             self.rules.event(event, invoice.key, self.clock.now())
+        elif (
+            result.stored and self.rules is not None and invoice.is_overdue(self.reconciler.today())
+        ):
+            # E.g. a due date moved into the past: "became overdue" must not wait for the tick.
+            self.rules.check_overdue(self.clock.now(), [invoice.key])
         return result
 
     def run_rules(self) -> int:
@@ -318,6 +329,7 @@ class App:
         )
         scheduler = self._poll_scheduler()
         server = None
+        watcher = None
         if not self.dry_run:
             # The server first: a port already in use stops start-up before anything runs.
             if serve:
@@ -325,6 +337,9 @@ class App:
             for thread in threads:
                 thread.start()
             scheduler.start()
+        if self.rules is not None:
+            # Rule files edited on disk are validated and, when valid, take over.
+            watcher = self.rules.watch(stop)
         log.info(
             "arbridge running",
             workers=len(workers),
@@ -357,7 +372,7 @@ class App:
             scheduler.shutdown(wait=True)
         if server is not None:
             server.stop()
-        for thread in threads:
+        for thread in [*threads, *([watcher] if watcher is not None else [])]:
             if thread.is_alive():
                 thread.join(timeout=30)
         log.info("arbridge stopped")

@@ -174,7 +174,7 @@ def test_fields_are_typed_with_stable_option_uuids(api: httpx.Client, openapi: O
     body = api.get(f"/list/{DEMO_LIST_ID}/field").json()
     openapi.validate(body, "GET", "/v2/list/{list_id}/field")
     types = {f["name"]: f["type"] for f in body["fields"]}
-    assert len(types) == 19
+    assert len(types) == 20
     assert types["Invoice status"] == "drop_down"
     assert types["Invoice total"] == "number"
     assert types["Due date"] == "date"
@@ -253,7 +253,7 @@ def test_create_task_reads_custom_fields_back_in_clickup_format(
     assert value_of(task, "Invoice link") == "https://qbo.example/inv/1001"
     assert value_of(task, "Risk score") is MISSING
     assert value_of(task, "Customer") is MISSING
-    assert len(task["custom_fields"]) == 19
+    assert len(task["custom_fields"]) == 20
     fetched = api.get(f"/task/{task['id']}").json()
     assert fetched["custom_fields"] == task["custom_fields"]
 

@@ -93,7 +93,9 @@ class Rig:
     def fired_rules(self, key: str) -> list[str]:
         with transaction(self.app.engine) as session:
             statement = select(FiringRow.rule_id).where(FiringRow.subject_key == key)
-            return list(session.exec(statement.order_by(col(FiringRow.id))))
+            # Rule firings only: "event:..." rows are markers of events already emitted.
+            rows = session.exec(statement.order_by(col(FiringRow.id)))
+            return [rule for rule in rows if not rule.startswith("event:")]
 
     def facts(self, key: str) -> dict[str, Any]:
         return dict(self.app.rules.facts_at(self.clock.now())[key].values) if self.app.rules else {}

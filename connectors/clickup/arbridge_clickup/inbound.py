@@ -188,6 +188,16 @@ class ClickUpInbound:
             return None
         return task
 
+    def concerns_collectors(self, event: InboundEvent) -> bool:
+        """Whether ``read_change`` could find a collector's change in ``event``, judged from
+        the payload alone: arbridge's own changes and other kinds of change are not worth
+        storing."""
+        picked = self._pick(event)
+        if picked is None:
+            return False
+        user = picked[1].get("user") or {}
+        return _int(user.get("id")) != self.own_user_id
+
     def _pick(self, event: InboundEvent) -> tuple[CollectorKind, dict[str, Any]] | None:
         items = [i for i in event.payload.get("history_items") or [] if isinstance(i, dict)]
         for item in items:

@@ -61,6 +61,8 @@ RECEIVABLE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("Reminders sent", "number"),
     # Filled in by collectors, read by arbridge (clickup.promise_to_pay_field), never written.
     FieldSpec("Promise to pay date", "date"),
+    # Set by the large_invoices pack's set_field action.
+    FieldSpec("Collection owner", "short_text"),
     FieldSpec("Queue rank", "number"),
     FieldSpec("Invoice checks", "text"),
     FieldSpec(

@@ -114,6 +114,10 @@ class QuickBooksEmulator:
     def flush_webhooks(self) -> int:
         return self.outbox.flush()
 
+    def close(self) -> None:
+        """Close the webhook sender's connections."""
+        self.outbox.close()
+
     # --- bookkeeping ----------------------------------------------------------------------
 
     def add_customer(self, name: str, email: str | None = None) -> str:

@@ -97,6 +97,7 @@ class WebhookOutbox:
         self.dropped = 0
         self.failed = 0
         self.bodies: list[bytes] = []
+        self._http: httpx.Client | None = None
 
     def subscribe(self, url: str) -> None:
         self.url = url
@@ -134,23 +135,34 @@ class WebhookOutbox:
         if self.reorder:
             deliveries.reverse()
         made = 0
-        with httpx.Client(transport=self.transport, timeout=3.0) as http:
-            for index, changes in enumerate(deliveries):
-                if self.drop_next > 0:
-                    self.drop_next -= 1
-                    self.dropped += 1
-                    continue
-                copies = 2 if self.duplicate_next > 0 else 1
-                if copies == 2:
-                    self.duplicate_next -= 1
-                body = self.body_for(changes)
-                for _ in range(copies):
-                    made += 1
-                    if not self._send(http, body):
-                        with self._lock:
-                            self._pending = deliveries[index:] + self._pending
-                        return made
+        http = self._client()
+        for index, changes in enumerate(deliveries):
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                self.dropped += 1
+                continue
+            copies = 2 if self.duplicate_next > 0 else 1
+            if copies == 2:
+                self.duplicate_next -= 1
+            body = self.body_for(changes)
+            for _ in range(copies):
+                made += 1
+                if not self._send(http, body):
+                    with self._lock:
+                        self._pending = deliveries[index:] + self._pending
+                    return made
         return made
+
+    def _client(self) -> httpx.Client:
+        # One client for every flush: building one loads the CA bundle (~0.1 s each time).
+        if self._http is None:
+            self._http = httpx.Client(transport=self.transport, timeout=3.0)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def _send(self, http: httpx.Client, body: bytes) -> bool:
         assert self.url is not None
