@@ -19,6 +19,13 @@ def test_small_demo_mirrors_everything_once_and_charts_the_forecast(tmp_path: Pa
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["tasks"] == summary["invoices"] > 40
+    # Every invoice came in through the emulated QuickBooks or Stripe, and says what they say.
+    assert set(summary["sources"]) == {"quickbooks", "stripe"}
+    assert summary["sources"] == summary["source_invoices_booked"]
+    assert summary["source_mismatches"] == 0
+    assert summary["missing_tasks"] == 0
+    assert summary["webhooks_received"] > summary["invoices"]
+    assert summary["webhooks_rejected"] == 0
     assert summary["duplicate_tasks"] == 0
     assert summary["field_mismatches"] == 0
     assert summary["duplicate_reminders"] == 0
