@@ -89,6 +89,19 @@ def save_invoice(session: Session, invoice: Invoice, now: datetime) -> bool:
     return True
 
 
+def keep_newer_version(session: Session, row: InvoiceRow, invoice: Invoice, now: datetime) -> None:
+    """Move an already loaded (and locked) row to ``invoice``'s version when that is newer;
+    its content is the same (see ``BatchApplier``)."""
+    incoming = (invoice.version.updated_at, invoice.version.sequence)
+    if incoming <= (row.version_at, row.version_seq):
+        return
+    row.data = invoice.model_dump(mode="json")
+    row.version_at = invoice.version.updated_at
+    row.version_seq = invoice.version.sequence
+    row.updated_at = now
+    session.add(row)
+
+
 def get_invoice(session: Session, key: str) -> Invoice | None:
     row = session.get(InvoiceRow, key)
     return None if row is None else Invoice.model_validate(row.data)

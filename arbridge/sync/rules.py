@@ -298,8 +298,11 @@ class RulesRunner:
             statement = statement.where(col(InvoiceRow.customer_key).in_(owners))
         invoices = [Invoice.model_validate(r.data) for r in session.exec(statement)]
         by_customer: dict[str, list[Invoice]] = defaultdict(list)
+        # Duplicate-number checks compare only invoices sharing a number: linear, not n².
+        by_number: dict[tuple[str, str, str], list[Invoice]] = defaultdict(list)
         for invoice in invoices:
             by_customer[invoice.customer_key].append(invoice)
+            by_number[_number_key(invoice)].append(invoice)
         invoice_keys = [invoice.key for invoice in invoices]
         customers = repo.get_customers(session, set(by_customer))
         collections = repo.get_collections(session, invoice_keys)
@@ -318,7 +321,7 @@ class RulesRunner:
             prediction = predictions.get(invoice.key)
             # Drafts are judged today; a sent invoice as of its issue date (see the reconciler).
             judged = today if invoice.status is InvoiceStatus.DRAFT else invoice.issue_date
-            findings = check_invoice(invoice, today=judged, others=invoices)
+            findings = check_invoice(invoice, today=judged, others=by_number[_number_key(invoice)])
             facts[invoice.key] = build_facts(
                 invoice,
                 customers.get(invoice.customer_key),
@@ -525,6 +528,10 @@ class RulesRunner:
             now=now,
             reason=f"rule {firing.rule_id}",
         )
+
+
+def _number_key(invoice: Invoice) -> tuple[str, str, str]:
+    return (invoice.source.value, invoice.source_account, invoice.number.strip().casefold())
 
 
 def _collection_state(row: CollectionRow | None) -> CollectionState:

@@ -165,7 +165,7 @@ class BatchApplier:
             for invoice in invoices:
                 row = rows.get(invoice.key)
                 if row is not None and same_content(row.data, invoice):
-                    repo.save_invoice(session, invoice, now)
+                    repo.keep_newer_version(session, row, invoice, now)
                 else:
                     changed.append(invoice)
         return changed
