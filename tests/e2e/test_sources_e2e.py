@@ -32,6 +32,22 @@ def product(tmp_path: Any) -> Iterator[ProductStack]:
         yield stack
 
 
+def issue(
+    emulator: Any, customer: str, amount: Decimal, *, due: date, currency: str = "USD"
+) -> str:
+    """An invoice issued on the first day; its terms follow from the due date."""
+    days = (due - START.date()).days
+    invoice_id: str = emulator.issue_invoice(
+        customer,
+        currency=currency,
+        amount=amount,
+        issue_date=START.date(),
+        due_date=due,
+        terms=f"Net {days}",
+    )
+    return invoice_id
+
+
 def tasks_by_key(product: ProductStack) -> dict[str, dict[str, Any]]:
     """The emulated ClickUp's tasks, as the sink reads them back, by arbridge key."""
     found: dict[str, dict[str, Any]] = {}
@@ -50,23 +66,9 @@ def inbox_count(product: ProductStack) -> int:
 def test_stripe_and_quickbooks_webhooks_become_tasks(product: ProductStack) -> None:
     stripe, qbo = product.sources["stripe"], product.sources["quickbooks"]
     cus = stripe.add_customer("Hooli Inc", "ap@hooli.example")
-    card = stripe.issue_invoice(
-        cus,
-        currency="JPY",
-        amount=Decimal("150000"),
-        issue_date=date(2026, 3, 2),
-        due_date=date(2026, 4, 1),
-        terms="Net 30",
-    )
+    card = issue(stripe, cus, Decimal("150000"), due=date(2026, 4, 1), currency="JPY")
     acme = qbo.add_customer("Acme Ltd", "ap@acme.example")
-    bill = qbo.issue_invoice(
-        acme,
-        currency="USD",
-        amount=Decimal("1250.50"),
-        issue_date=date(2026, 3, 2),
-        due_date=date(2026, 3, 17),
-        terms="Net 15",
-    )
+    bill = issue(qbo, acme, Decimal("1250.50"), due=date(2026, 3, 17))
     product.settle()
     tasks = tasks_by_key(product)
     stripe_task = next(t for k, t in tasks.items() if k.startswith("stripe:") and k.endswith(card))
@@ -93,14 +95,7 @@ def test_stripe_and_quickbooks_webhooks_become_tasks(product: ProductStack) -> N
 def test_a_dropped_webhook_is_healed_by_polling(product: ProductStack) -> None:
     stripe: Any = product.sources["stripe"]
     cus = stripe.add_customer("Wonka Co", None)
-    invoice = stripe.issue_invoice(
-        cus,
-        currency="USD",
-        amount=Decimal("99.00"),
-        issue_date=date(2026, 3, 2),
-        due_date=date(2026, 4, 1),
-        terms="Net 30",
-    )
+    invoice = issue(stripe, cus, Decimal("99.00"), due=date(2026, 4, 1))
     product.settle()
     product.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
     stripe.knobs.drop_next = 10  # every event of the payment is lost
@@ -117,17 +112,7 @@ def test_a_dropped_webhook_is_healed_by_polling(product: ProductStack) -> None:
 def _book_of_three(product: ProductStack) -> None:
     stripe = product.sources["stripe"]
     cus = stripe.add_customer("Globex", None)
-    ids = [
-        stripe.issue_invoice(
-            cus,
-            currency="USD",
-            amount=Decimal(100 + n),
-            issue_date=date(2026, 3, 2),
-            due_date=date(2026, 3, 20),
-            terms="Net 15",
-        )
-        for n in range(3)
-    ]
+    ids = [issue(stripe, cus, Decimal(100 + n), due=date(2026, 3, 20)) for n in range(3)]
     product.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
     stripe.pay_invoice(ids[0], Decimal(100))
     stripe.pay_invoice(ids[1], Decimal(50))
@@ -180,14 +165,7 @@ def test_forged_stale_and_malformed_webhooks_are_refused_and_store_nothing(
     assert forged.status_code == 400
     stripe.knobs.stale_by_s = 3600  # a replay of an event signed an hour ago
     cus = stripe.add_customer("Initech", None)
-    stripe.issue_invoice(
-        cus,
-        currency="USD",
-        amount=Decimal("10"),
-        issue_date=date(2026, 3, 2),
-        due_date=date(2026, 3, 20),
-        terms="Net 15",
-    )
+    issue(stripe, cus, Decimal("10"), due=date(2026, 3, 20))
     stripe.flush_webhooks()
     qbo_forged = httpx.post(
         f"{url}/webhooks/quickbooks",
@@ -228,14 +206,7 @@ def test_a_refused_quickbooks_token_degrades_only_quickbooks(product: ProductSta
     assert not any(p.startswith("stripe:") for p in ready.json()["problems"])
     # Stripe goes on: a new invoice there still becomes a task.
     cus = stripe.add_customer("Stark Labs", None)
-    stripe.issue_invoice(
-        cus,
-        currency="USD",
-        amount=Decimal("500"),
-        issue_date=date(2026, 3, 2),
-        due_date=date(2026, 4, 1),
-        terms="Net 30",
-    )
+    issue(stripe, cus, Decimal("500"), due=date(2026, 4, 1))
     product.settle()
     assert [k.split(":")[0] for k in tasks_by_key(product)] == ["stripe"]
     status = product.app.status()
