@@ -95,7 +95,9 @@ class Bookkeeping:
         partial_on = None
         if self.random.random() < 0.15 and pay_on is not None:
             partial_on = issued + (pay_on - issued) / 2
-        dispute = owner.habit == "disputer" and self.random.random() < 0.3
+        # Card payments get disputed: often by the habitual disputers, now and then by anyone.
+        roll = self.random.random()
+        dispute = roll < (0.5 if owner.habit == "disputer" else 0.08)
         booked = Booked(
             source,
             source_id,
