@@ -101,6 +101,8 @@ class App:
             intake(self) if intake is not None else Intake(settings, engine, self.clock, self)
         )
         self._collector_readers: list[Any] = []
+        # The daemon's HTTP server while ``run`` serves it (tests read its address).
+        self.http_server: Any = None
         self._wire_collectors()
 
     @classmethod
@@ -334,6 +336,7 @@ class App:
             # The server first: a port already in use stops start-up before anything runs.
             if serve:
                 server = self._start_server()
+                self.http_server = server
             for thread in threads:
                 thread.start()
             scheduler.start()
@@ -372,6 +375,7 @@ class App:
             scheduler.shutdown(wait=True)
         if server is not None:
             server.stop()
+            self.http_server = None
         for thread in [*threads, *([watcher] if watcher is not None else [])]:
             if thread.is_alive():
                 thread.join(timeout=30)

@@ -213,7 +213,10 @@ class Intake:
             if state.auth_refused:
                 problems.append(f"{name}: {state.last_error}")
             elif state.last_ok_at is None:
-                problems.append(f"{name}: the first poll has not finished yet")
+                problems.append(
+                    f"{name}: the first poll has not finished yet"
+                    + (f" (last attempt: {state.last_error})" if state.last_error else "")
+                )
             elif now - datetime.fromisoformat(state.last_ok_at) > limit:
                 problems.append(
                     f"{name}: no successful poll since {state.last_ok_at}"

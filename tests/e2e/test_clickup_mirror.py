@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -50,6 +51,7 @@ def rig(tmp_path: Path, clock: FakeClock) -> Iterator[Rig]:
                 # The emulator is unthrottled here; so is the client, or 500 creates take 5 min.
                 "clickup": {**emulator.config(server.base_url), "requests_per_minute": 100_000},
                 "sync": {"workers": 2},
+                "server": {"port": 0},
             }
         )
         app = App.from_settings(settings, clock)
@@ -256,6 +258,9 @@ def test_the_daemon_mirrors_stored_invoices_and_stops_cleanly(rig: Rig) -> None:
         if len(rig.tasks()) == 8:
             break
         pause.wait(0.1)
+    # The daemon serves its health endpoint while it runs.
+    assert rig.app.http_server is not None
+    assert httpx.get(f"{rig.app.http_server.base_url}/healthz").text == "ok"
     stop.set()
     daemon.join(timeout=30)
     assert not daemon.is_alive()
