@@ -284,7 +284,7 @@ def sandbox_clickup(
 def demo(
     invoices: Annotated[
         int, typer.Option(help="Invoices open on the first day (more are issued each day).")
-    ] = 100,
+    ] = 80,
     seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
     days: Annotated[int, typer.Option(help="Simulated days after the first sync.")] = 90,
     serve: Annotated[

@@ -129,7 +129,7 @@ POLL_EVERY_DAYS = 2
 
 def run_demo(
     *,
-    invoices: int = 100,
+    invoices: int = 80,
     seed: int = 1,
     days: int = 90,
     serve: bool = False,
