@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from arbridge.clock import Clock, SystemClock
 from arbridge.connector import RemoteTask, TaskSink, discover
 from arbridge.errors import AuthError, ConfigError, TransientError
-from arbridge.intake import Intake
+from arbridge.intake import CollectorIntake, Intake
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.settings import Settings
 from arbridge.store import inbox, outbox, repo
@@ -100,7 +100,7 @@ class App:
         self.intake = (
             intake(self) if intake is not None else Intake(settings, engine, self.clock, self)
         )
-        self._collector_readers: list[Any] = []
+        self._collectors: CollectorIntake | None = None
         # The daemon's HTTP server while ``run`` serves it (tests read its address).
         self.http_server: Any = None
         self._wire_collectors()
@@ -130,57 +130,8 @@ class App:
         connector: Any = discover().get("clickup")
         if connector is None or not hasattr(connector, "verify_webhook"):
             return
-        from arbridge.source import InboundEvent, WebhookRejected
-        from arbridge.sync.collector import handle_collector_event
-
-        settings, credentials = self.settings, self.intake.credentials
-        found: list[str] = []
-        readers = self._collector_readers
-        reader_lock = threading.Lock()
-
-        def secret() -> str | None:
-            if not found:
-                value = (
-                    connector.webhook_secret(settings, credentials)
-                    if credentials is not None
-                    else (
-                        settings.clickup.webhook_secret.get_secret_value()
-                        if settings.clickup.webhook_secret
-                        else None
-                    )
-                )
-                if value:
-                    found.append(value)
-            return found[0] if found else None
-
-        def verify(headers: Any, body: bytes) -> list[InboundEvent]:
-            key = secret()
-            if key is None:
-                raise WebhookRejected(
-                    "no ClickUp webhook is registered here: run `arbridge clickup webhook create`",
-                    status=404,
-                )
-            events: list[InboundEvent] = connector.verify_webhook(key, headers, body)
-            # ClickUp also reports arbridge's own writes: acknowledged, never stored.
-            return [event for event in events if reader().concerns_collectors(event)]
-
-        def reader() -> Any:
-            with reader_lock:
-                if not readers:
-                    readers.append(connector.build_inbound(settings, secrets=settings.secrets()))
-                return readers[0]
-
-        def handle(event: InboundEvent) -> None:
-            handle_collector_event(
-                self.engine,
-                reader(),
-                event,
-                self.clock.now(),
-                reconciler=self.reconciler,
-                rules=self.rules,
-            )
-
-        self.intake.add_provider("clickup", verify, handle)
+        self._collectors = CollectorIntake(self, connector)
+        self.intake.add_provider("clickup", self._collectors.verify, self._collectors.handle)
 
     def worker(self, name: str = "worker-1") -> OutboxWorker:
         sync = self.settings.sync
@@ -422,8 +373,8 @@ class App:
         return server
 
     def close(self) -> None:
-        for reader in self._collector_readers:
-            reader.close()
+        if self._collectors is not None:
+            self._collectors.close()
         self.intake.close()
         self.sink.close()
         self.engine.dispose()

@@ -3,6 +3,7 @@ web context the HTTP server serves them with."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,3 +229,69 @@ class Intake:
         self.writer.close()
         for poller in self.pollers.values():
             poller.close()
+
+
+class _NoCredentials:
+    """Used when no encrypted store is configured: only ``clickup.webhook_secret`` counts."""
+
+    def load(self, name: str) -> dict[str, Any] | None:
+        return None
+
+    def save(self, name: str, value: dict[str, Any]) -> None:
+        raise ConfigError([f"credentials {name!r}: set ARBRIDGE_SECRET_KEY to store tokens"])
+
+
+class CollectorIntake:
+    """ClickUp's side of the inbox: verifies its webhooks and applies collectors' changes.
+
+    The reader (it needs the List's schema and arbridge's own user id) and the webhook secret
+    are looked up on first use, so a daemon started before `arbridge clickup webhook create`
+    picks the secret up without a restart.
+    """
+
+    def __init__(self, target: Any, connector: Any) -> None:
+        self.target = target
+        self.connector = connector
+        self._secret: str | None = None
+        self._reader: Any = None
+        self._lock = threading.Lock()
+
+    def _key(self) -> str | None:
+        if self._secret is None:
+            credentials = self.target.intake.credentials or _NoCredentials()
+            self._secret = self.connector.webhook_secret(self.target.settings, credentials)
+        return self._secret
+
+    def reader(self) -> Any:
+        with self._lock:
+            if self._reader is None:
+                settings = self.target.settings
+                self._reader = self.connector.build_inbound(settings, secrets=settings.secrets())
+            return self._reader
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        key = self._key()
+        if key is None:
+            raise WebhookRejected(
+                "no ClickUp webhook is registered here: run `arbridge clickup webhook create`",
+                status=404,
+            )
+        events: list[InboundEvent] = self.connector.verify_webhook(key, headers, body)
+        # ClickUp also reports arbridge's own writes: acknowledged, never stored.
+        return [event for event in events if self.reader().concerns_collectors(event)]
+
+    def handle(self, event: InboundEvent) -> None:
+        from arbridge.sync.collector import handle_collector_event
+
+        handle_collector_event(
+            self.target.engine,
+            self.reader(),
+            event,
+            self.target.clock.now(),
+            reconciler=self.target.reconciler,
+            rules=self.target.rules,
+        )
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()

@@ -143,13 +143,7 @@ def get_links(session: Session, keys: list[str]) -> dict[str, TaskLinkRow]:
 
 def lock_invoices(session: Session, keys: list[str]) -> list[Invoice]:
     """The stored invoices among ``keys``, locked against concurrent writers (PostgreSQL)."""
-    rows = session.exec(
-        select(InvoiceRow)
-        .where(col(InvoiceRow.key).in_(keys))
-        .order_by(col(InvoiceRow.key))
-        .with_for_update()
-    ).all()
-    return [Invoice.model_validate(row.data) for row in rows]
+    return [Invoice.model_validate(row.data) for row in invoice_rows(session, keys).values()]
 
 
 def get_collections(session: Session, keys: list[str]) -> dict[str, CollectionRow]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -56,13 +56,7 @@ class SourceState:
         return cls(**json.loads(raw)) if raw else cls()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "last_ok_at": self.last_ok_at,
-            "last_error": self.last_error,
-            "auth_refused": self.auth_refused,
-            "backfilled": self.backfilled,
-            "invoices_seen": self.invoices_seen,
-        }
+        return asdict(self)
 
 
 class SourcePoller:
