@@ -17,6 +17,7 @@ venv: $(UV)
 lint: venv
 	$(BIN)/ruff check arbridge connectors tests bench
 	$(BIN)/ruff format --check arbridge connectors tests bench
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy arbridge connectors/clickup/arbridge_clickup connectors/quickbooks/arbridge_quickbooks connectors/stripe/arbridge_stripe

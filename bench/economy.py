@@ -24,11 +24,11 @@ from typing import Any
 
 import httpx
 
-from arbridge.app import App
 from arbridge.clock import FakeClock
 from arbridge.demo.generator import CompanyGenerator, with_payment
 from arbridge.logging import configure
 from arbridge.model.invoice import Invoice, SourceVersion
+from arbridge.runtime.app import App
 from arbridge.settings import Settings
 
 
@@ -45,7 +45,7 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
         [
             sys.executable,
             "-m",
-            "arbridge.cli",
+            "arbridge.cli.main",
             "sandbox",
             "clickup",
             "--port",

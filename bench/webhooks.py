@@ -30,10 +30,10 @@ import httpx
 from arbridge_stripe.emulator.webhooks import signature_header
 
 from arbridge.clock import SystemClock
+from arbridge.demo.stack import ProductStack
 from arbridge.logging import configure
 from arbridge.store import repo
 from arbridge.store.db import transaction
-from arbridge.testing.product import ProductStack
 
 CLIENTS = 8
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from arbridge.demo.generator import CompanyGenerator, GeneratedCustomer
 from arbridge.model.invoice import InvoiceStatus
-from arbridge.source import SourceEmulator
+from arbridge.ports.source import SourceEmulator
 
 # Share of customers billed from QuickBooks; the rest pay through Stripe.
 QUICKBOOKS_SHARE = 0.6

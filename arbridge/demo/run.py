@@ -15,21 +15,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import select
 
-from arbridge.app import App
 from arbridge.clock import FakeClock
-from arbridge.connector import Emulator
+from arbridge.core.desired import desired_task, task_status
+from arbridge.core.held import keep_unmapped_status
 from arbridge.demo.bookkeeping import Bookkeeping
+from arbridge.demo.stack import ProductStack
 from arbridge.insight.generate import generate_history
 from arbridge.logging import configure
+from arbridge.loop.payment_history import save_records
+from arbridge.loop.predictions import get_predictions, insight_facts
+from arbridge.loop.reconcile import rule_state
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
+from arbridge.ports.connector import Emulator
+from arbridge.runtime.app import App
 from arbridge.store import repo
 from arbridge.store.db import transaction
-from arbridge.store.history import save_records
 from arbridge.store.tables import TaskLinkRow
-from arbridge.sync.desired import desired_task, task_status
-from arbridge.sync.insight import get_predictions, insight_facts
-from arbridge.sync.reconcile import keep_unmapped_status, rule_state
-from arbridge.testing.product import ProductStack
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
@@ -334,7 +335,7 @@ def compare_with_books(app: App, books: Bookkeeping) -> int:
 def write_forecast(app: App, clock: FakeClock, path: Path) -> Path:
     """The next 90 days' expected collections from the demo's open book, beside two what-ifs."""
     from arbridge.insight.forecast import build_forecast, write_png
-    from arbridge.reporting import StoreReportData
+    from arbridge.runtime.reporting import StoreReportData
 
     data = StoreReportData(app.settings, app.engine, clock)
     today = data.today()

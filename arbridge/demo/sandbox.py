@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from arbridge.connector import discover
+from arbridge.ports.connector import discover
 
 
 def serve_clickup(*, port: int, rate_limit: int | None, host: str = "127.0.0.1") -> None:

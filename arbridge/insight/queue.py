@@ -11,10 +11,10 @@ Priority score = amount × p_late × age factor, where
   so an old debt outranks a fresh one of the same size and risk.
 
 Rank 1 is the highest score (ties: larger balance, then earlier due date, then invoice key).
-Ranks map to buckets, and buckets to ClickUp priorities:
+Ranks map to buckets, and buckets to task priorities:
 
 =========  ======  ================
-rank       bucket  ClickUp priority
+rank       bucket  task priority
 =========  ======  ================
 1-10       1       1 urgent
 11-50      2       2 high
@@ -36,12 +36,12 @@ from typing import Any
 
 from arbridge.insight.forecast import PayDateEstimate
 from arbridge.model.invoice import Invoice
+from arbridge.model.task import PRIORITY_NAMES, bucket_priority
 
 DEFAULT_P_LATE = 0.5
 MAX_AGE_DAYS = 90
 # Upper rank of each bucket; anything past the last is the lowest bucket.
 BUCKET_LIMITS = (10, 50, 200)
-PRIORITY_NAMES = {1: "urgent", 2: "high", 3: "normal", 4: "low"}
 
 
 def queue_rank_bucket(rank: int) -> int:
@@ -52,13 +52,6 @@ def queue_rank_bucket(rank: int) -> int:
         if rank <= limit:
             return bucket
     return len(BUCKET_LIMITS) + 1
-
-
-def clickup_priority(bucket: int) -> int:
-    """ClickUp's priority for a bucket: 1 urgent, 2 high, 3 normal, 4 low."""
-    if bucket not in PRIORITY_NAMES:
-        raise ValueError(f"bucket must be 1 to 4, got {bucket}")
-    return bucket
 
 
 def age_factor(days_overdue: int) -> float:
@@ -129,7 +122,7 @@ def rank_queue(
                 QueueEntry(
                     rank=rank,
                     bucket=bucket,
-                    priority=clickup_priority(bucket),
+                    priority=bucket_priority(bucket),
                     score=score,
                     invoice_key=invoice.key,
                     number=invoice.number,

@@ -9,6 +9,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+# The task priority scale, 1 most urgent (task tools such as ClickUp use the same four steps).
+PRIORITY_NAMES = {1: "urgent", 2: "high", 3: "normal", 4: "low"}
+
+
+def bucket_priority(bucket: int) -> int:
+    """The task priority of a follow-up queue bucket: bucket 1 is urgent ... 4 is low."""
+    if bucket not in PRIORITY_NAMES:
+        raise ValueError(f"bucket must be 1 to 4, got {bucket}")
+    return bucket
+
 
 class FactKind(StrEnum):
     TEXT = "text"

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from arbridge.source import InboundEvent
+from arbridge.ports.source import InboundEvent
 from arbridge.store.db import is_postgres, transaction
 from arbridge.store.tables import InboxRow
 from arbridge.store.types import UTCDateTime

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from arbridge.source import InboundEvent
+from arbridge.ports.source import InboundEvent
 from arbridge.store.inbox import StoreResult, store_deliveries
 
 Pending = tuple[list[InboundEvent], datetime, "Future[StoreResult]"]

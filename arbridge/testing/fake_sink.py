@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from arbridge.connector import RemoteTask, RuleFieldValue, SubtaskSpec, TaskChanges
 from arbridge.errors import NotFoundError
 from arbridge.model.task import TaskSpec
+from arbridge.ports.connector import RemoteTask, RuleFieldValue, SubtaskSpec, TaskChanges
 
 
 class FakeSink:

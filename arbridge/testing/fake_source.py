@@ -19,7 +19,7 @@ from typing import Any
 from arbridge.clock import Clock
 from arbridge.errors import AuthError
 from arbridge.model.invoice import Customer, Dispute, Invoice, InvoiceStatus, Source, SourceVersion
-from arbridge.source import (
+from arbridge.ports.source import (
     DeletedInvoice,
     InboundEvent,
     PollResult,

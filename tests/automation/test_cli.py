@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from arbridge.automation import FactSet, History, LoadResult, MemoryHistory, load_rules
-from arbridge.automation import cli as rules_cli
-from arbridge.automation.cli import rules_app, schema_app, set_provider
+from arbridge.cli import rules as rules_cli
+from arbridge.cli.rules import rules_app, schema_app, set_provider
 from arbridge.model.calendar import BusinessCalendar
 from tests.automation.builders import facts
 
@@ -175,7 +175,7 @@ def test_validate_skips_rule_tests_matched_by_a_glob() -> None:
 
     from typer.testing import CliRunner
 
-    from arbridge.automation.cli import rules_app
+    from arbridge.cli.rules import rules_app
 
     packs = Path(__file__).resolve().parents[2] / "rules"
     result = CliRunner().invoke(rules_app, ["validate", *map(str, sorted(packs.glob("*.yaml")))])

@@ -12,11 +12,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from arbridge.app import App
-from arbridge.cli import app as cli
+from arbridge.cli.main import app as cli
 from arbridge.clock import FakeClock
-from arbridge.connector import discover
 from arbridge.demo.generator import CompanyGenerator
+from arbridge.ports.connector import discover
+from arbridge.runtime.app import App
 from arbridge.settings import load_settings
 from arbridge.store.migrate import head_revision
 from arbridge.testing.loopback import LoopbackServer
@@ -138,8 +138,8 @@ def test_sync_without_once_explains_itself() -> None:
 def test_history_import_stores_the_file_or_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from arbridge.loop.payment_history import load_records
     from arbridge.store.db import make_engine, transaction
-    from arbridge.store.history import load_records
 
     monkeypatch.delenv("ARBRIDGE_CONFIG", raising=False)
     monkeypatch.setenv("ARBRIDGE_CLICKUP__TOKEN", "pk_x_123456")

@@ -13,15 +13,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from arbridge.app import App
-from arbridge.cli import app as cli
+from arbridge.cli.main import app as cli
 from arbridge.clock import FakeClock
-from arbridge.connector import Emulator, discover
 from arbridge.demo.generator import CompanyGenerator, with_payment
 from arbridge.demo.run import verify
+from arbridge.loop.apply import CrashPoint
 from arbridge.model.invoice import Customer, Invoice, SourceVersion
+from arbridge.ports.connector import Emulator, discover
+from arbridge.runtime.app import App
 from arbridge.settings import Settings
-from arbridge.sync.worker import CrashPoint
 from arbridge.testing.loopback import LoopbackServer
 
 
@@ -205,8 +205,8 @@ def test_wrong_token_is_a_config_error_that_never_shows_the_token(tmp_path: Path
 
 def test_predictions_reach_the_task_and_stay_after_payment(rig: Rig) -> None:
     from arbridge.insight.generate import generate_history
+    from arbridge.loop.payment_history import save_records
     from arbridge.store.db import transaction
-    from arbridge.store.history import save_records
 
     today = rig.clock.now().date()
     history = generate_history(30, 900, seed=3, start=today - timedelta(days=720))
@@ -269,9 +269,9 @@ def test_the_daemon_mirrors_stored_invoices_and_stops_cleanly(rig: Rig) -> None:
 
 
 def test_a_retried_comment_is_found_on_the_real_task_not_posted_again(rig: Rig) -> None:
+    from arbridge.core.plan import OpKind
     from arbridge.store import outbox
     from arbridge.store.db import transaction
-    from arbridge.sync.plan import OpKind
 
     (invoice, customer), *_ = book(rig.clock, 1)
     rig.app.reconciler.upsert(invoice, customer)
@@ -342,10 +342,10 @@ def test_forecast_deviation_compares_collections_with_the_last_snapshot(rig: Rig
     import json as jsonlib
 
     from arbridge.insight.generate import generate_history
+    from arbridge.loop.payment_history import save_records
+    from arbridge.loop.predictions import FORECAST_SNAPSHOT, forecast_deviation
     from arbridge.store import repo
     from arbridge.store.db import transaction
-    from arbridge.store.history import save_records
-    from arbridge.sync.insight import FORECAST_SNAPSHOT, forecast_deviation
 
     today = rig.clock.now().date()
     history = generate_history(30, 900, seed=4, start=today - timedelta(days=720))
@@ -384,7 +384,7 @@ def test_forecast_deviation_compares_collections_with_the_last_snapshot(rig: Rig
 
     from pathlib import Path
 
-    from arbridge.sync.rules import RulesRunner
+    from arbridge.loop.rules import RulesRunner
 
     rules = rig.settings.rules.model_copy(
         update={

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from arbridge.cli import app as cli
+from arbridge.cli.main import app as cli
 
 
 def test_small_demo_mirrors_everything_once_and_charts_the_forecast(tmp_path: Path) -> None:

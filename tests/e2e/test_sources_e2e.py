@@ -15,10 +15,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from arbridge.clock import FakeClock
+from arbridge.demo.stack import ProductStack
+from arbridge.loop.polling import SourceState
 from arbridge.store.db import transaction
 from arbridge.store.tables import InboxRow
-from arbridge.sync.polling import SourceState
-from arbridge.testing.product import ProductStack
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 QUIET = {"insight": {"enabled": False}, "sync": {"workers": 1}}

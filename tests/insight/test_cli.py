@@ -1,4 +1,4 @@
-"""The history, sandbox and insight commands, mounted the way ``arbridge.cli`` mounts them."""
+"""The history, sandbox and insight commands, mounted the way ``arbridge.cli.main`` mounts them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from arbridge.insight.cli import history_app, insight_app, make_history_app, sandbox_history
+from arbridge.cli.insight import history_app, insight_app, make_history_app, sandbox_history
 from arbridge.insight.history import PaymentRecord
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ from arbridge.insight.disputes import DisputeGroup, disputes_report
 from arbridge.insight.forecast import Estimate
 from arbridge.insight.queue import (
     age_factor,
-    clickup_priority,
+    bucket_priority,
     queue_rank_bucket,
     rank_queue,
 )
@@ -111,11 +111,11 @@ def test_rank_buckets(rank: int, bucket: int) -> None:
 
 
 def test_bucket_priorities() -> None:
-    assert [clickup_priority(b) for b in (1, 2, 3, 4)] == [1, 2, 3, 4]
+    assert [bucket_priority(b) for b in (1, 2, 3, 4)] == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="rank must be at least 1"):
         queue_rank_bucket(0)
     with pytest.raises(ValueError, match="bucket must be 1 to 4"):
-        clickup_priority(5)
+        bucket_priority(5)
 
 
 def test_age_factor() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from arbridge.cli.report import ReportData, StaticReportData, report_app, set_provider
 from arbridge.demo.generator import CompanyGenerator, with_payment
 from arbridge.insight.forecast import GRAMMAR, Collection, Estimate
-from arbridge.insight.report_cli import ReportData, StaticReportData, report_app, set_provider
 from arbridge.insight.reports import ARItem
 from arbridge.model.invoice import Dispute, DisputeStatus, SourceVersion
 from arbridge.model.money import Money

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from arbridge.app import App
 from arbridge.clock import FakeClock
-from arbridge.intake import Intake
 from arbridge.model.task import FACTS
+from arbridge.runtime.app import App
+from arbridge.runtime.intake import Intake
 from arbridge.settings import Settings
 from arbridge.testing.fake_sink import FakeSink
 from arbridge.testing.fake_source import FakeSource

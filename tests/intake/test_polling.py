@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from arbridge.clock import FakeClock
+from arbridge.loop.polling import SourceState
 from arbridge.store import repo
 from arbridge.store.db import transaction
-from arbridge.sync.polling import SourceState
 from tests.intake.conftest import Rig
 
 

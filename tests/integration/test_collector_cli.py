@@ -12,7 +12,7 @@ from arbridge_clickup.emulator import EmulatorState
 from arbridge_clickup.plugin import connector
 from typer.testing import CliRunner
 
-from arbridge.cli_clickup import CREDENTIAL_NAME, clickup_app
+from arbridge.cli.clickup import CREDENTIAL_NAME, clickup_app
 from arbridge.store.credentials import KEY_ENV, SqlCredentialStore, new_key
 from arbridge.store.db import make_engine
 from arbridge.testing.loopback import LoopbackServer

@@ -9,16 +9,16 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from arbridge.clock import FakeClock
+from arbridge.core.desired import RuleState, desired_task
+from arbridge.loop.apply import OutboxWorker
+from arbridge.loop.collector import CollectorChange, apply_collector_change, held_status
+from arbridge.loop.reconcile import Reconciler, rule_state
+from arbridge.loop.rules import _collection_state
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.model.task import FACTS
 from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow
-from arbridge.sync.collector import CollectorChange, apply_collector_change, held_status
-from arbridge.sync.desired import RuleState, desired_task
-from arbridge.sync.reconcile import Reconciler, rule_state
-from arbridge.sync.rules import _collection_state
-from arbridge.sync.worker import OutboxWorker
 from arbridge.testing.fake_sink import FakeSink
 
 OWNED = frozenset(FACTS)

@@ -18,13 +18,13 @@ from arbridge_clickup.plugin import connector
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from arbridge.app import App
 from arbridge.clock import FakeClock
+from arbridge.loop.collector import handle_collector_event
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
+from arbridge.runtime.app import App
 from arbridge.settings import Settings
 from arbridge.store.db import transaction
 from arbridge.store.tables import AuditRow, CollectionRow, FiringRow
-from arbridge.sync.collector import handle_collector_event
 from arbridge.testing.loopback import LoopbackServer
 
 RULES = Path(__file__).resolve().parents[2] / "rules"

@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from arbridge.clock import FakeClock
 from arbridge.demo.generator import CompanyGenerator, with_payment
 from arbridge.errors import PermanentError, TransientError
+from arbridge.loop.apply import CrashPoint, OutboxWorker
+from arbridge.loop.reconcile import Reconciler
 from arbridge.model.invoice import Customer, Invoice, SourceVersion
 from arbridge.model.task import FACTS
 from arbridge.store import outbox
 from arbridge.store.db import transaction
-from arbridge.sync.reconcile import Reconciler
-from arbridge.sync.worker import CrashPoint, OutboxWorker
 from arbridge.testing.fake_sink import FakeSink
 
 OWNED = frozenset(FACTS)
@@ -231,7 +231,7 @@ def test_dry_run_plans_but_queues_and_stores_nothing(engine: Engine, clock: Fake
 
 
 def test_comment_is_never_posted_twice_across_a_crash(engine: Engine, clock: FakeClock) -> None:
-    from arbridge.sync.plan import OpKind
+    from arbridge.core.plan import OpKind
 
     reconciler, worker, sink, pairs = setup(engine, clock, 1)
     invoice, customer = pairs[0]

@@ -15,15 +15,15 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from arbridge.clock import FakeClock
+from arbridge.loop.apply import CrashPoint, OutboxWorker
+from arbridge.loop.reconcile import Reconciler
+from arbridge.loop.rules import OVERDUE_MARKER, RULES_STATUS, RulesRunner
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.model.task import FACTS
 from arbridge.settings import Settings
 from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, FiringRow
-from arbridge.sync.reconcile import Reconciler
-from arbridge.sync.rules import OVERDUE_MARKER, RULES_STATUS, RulesRunner
-from arbridge.sync.worker import CrashPoint, OutboxWorker
 from arbridge.testing.fake_sink import FakeSink
 
 RULES = Path(__file__).resolve().parents[2] / "rules"

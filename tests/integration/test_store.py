@@ -10,12 +10,12 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from arbridge.clock import FakeClock
+from arbridge.core.plan import OpKind
 from arbridge.demo.generator import CompanyGenerator
 from arbridge.model.invoice import SourceVersion
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.migrate import current_revision, head_revision, upgrade
-from arbridge.sync.plan import OpKind
 
 LEASE = timedelta(seconds=60)
 

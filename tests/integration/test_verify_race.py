@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine
 
-from arbridge.app import App
 from arbridge.clock import FakeClock
-from arbridge.connector import RemoteTask
 from arbridge.demo.generator import CompanyGenerator
 from arbridge.model.task import FACTS
+from arbridge.ports.connector import RemoteTask
+from arbridge.runtime.app import App
 from arbridge.settings import Settings
 from arbridge.testing.fake_sink import FakeSink
 

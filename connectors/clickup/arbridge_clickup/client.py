@@ -18,15 +18,15 @@ from typing import Any
 import httpx
 import tenacity
 
-from arbridge.errors import (
+from arbridge.api import (
     AuthError,
+    ClickUpSettings,
     ConnectorError,
     NotFoundError,
     PermanentError,
     RateLimitedError,
     TransientError,
 )
-from arbridge.settings import ClickUpSettings
 from arbridge_clickup.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)

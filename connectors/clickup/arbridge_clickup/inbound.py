@@ -21,10 +21,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from arbridge.errors import AuthError, NotFoundError
-from arbridge.settings import Settings
-from arbridge.source import CredentialStore, InboundEvent, WebhookRejected
-from arbridge.sync.collector import CollectorChange, CollectorKind
+from arbridge.api import (
+    AuthError,
+    CollectorChange,
+    CollectorKind,
+    CredentialStore,
+    InboundEvent,
+    NotFoundError,
+    Settings,
+    WebhookRejected,
+)
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import KEY_FACT, ListSchema, build_list_schema
 from arbridge_clickup.values import ValueConversionError, date_from_ms

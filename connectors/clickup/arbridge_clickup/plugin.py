@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from arbridge.errors import ConfigError
-from arbridge.settings import Settings
+from arbridge.api import ConfigError, Settings
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import ListSchema, resolve_list_schema
 from arbridge_clickup.sink import ClickUpSink, resolve_members
 
 if TYPE_CHECKING:
-    from arbridge.source import CredentialStore, InboundEvent
+    from arbridge.api import CredentialStore, InboundEvent
     from arbridge_clickup.emulator.webhooks import Collector
     from arbridge_clickup.inbound import ClickUpInbound
 

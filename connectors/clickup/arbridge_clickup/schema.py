@@ -11,9 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arbridge.errors import ConfigError, NotFoundError
-from arbridge.model.task import CHOICES, FACTS, TASK_STATUSES, FactKind
-from arbridge.settings import ClickUpSettings
+from arbridge.api import (
+    CHOICES,
+    FACTS,
+    TASK_STATUSES,
+    ClickUpSettings,
+    ConfigError,
+    FactKind,
+    NotFoundError,
+)
 
 if TYPE_CHECKING:
     from arbridge_clickup.client import ClickUpClient

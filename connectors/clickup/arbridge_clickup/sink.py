@@ -10,9 +10,15 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from arbridge.connector import RemoteTask, RuleFieldValue, SubtaskSpec, TaskChanges
-from arbridge.errors import ConfigError, PermanentError
-from arbridge.model.task import TaskSpec
+from arbridge.api import (
+    ConfigError,
+    PermanentError,
+    RemoteTask,
+    RuleFieldValue,
+    SubtaskSpec,
+    TaskChanges,
+    TaskSpec,
+)
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import KEY_FACT, FieldDef, ListSchema
 from arbridge_clickup.values import (
@@ -58,7 +64,7 @@ def resolve_members(client: ClickUpClient, team_id: str | None) -> dict[str, int
 
 
 class ClickUpSink:
-    """Implements ``arbridge.connector.TaskSink`` against one ClickUp list."""
+    """Implements ``arbridge.ports.connector.TaskSink`` against one ClickUp list."""
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from arbridge.model.task import FactKind, normalise_fact
+from arbridge.api import FactKind, normalise_fact
 from arbridge_clickup.schema import FieldDef
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

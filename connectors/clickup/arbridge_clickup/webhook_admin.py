@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from arbridge.errors import ConfigError
-from arbridge.settings import Settings
+from arbridge.api import ConfigError, Settings
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.inbound import HANDLED_EVENTS
 

@@ -23,10 +23,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from arbridge.clock import Clock
-from arbridge.errors import AuthError, ConfigError, TransientError
-from arbridge.settings import QuickBooksSettings
-from arbridge.source import CredentialStore
+from arbridge.api import (
+    AuthError,
+    Clock,
+    ConfigError,
+    CredentialStore,
+    QuickBooksSettings,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 

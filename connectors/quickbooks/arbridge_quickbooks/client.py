@@ -24,8 +24,7 @@ from typing import Any
 import httpx
 import tenacity
 
-from arbridge.errors import AuthError, ConnectorError, TransientError
-from arbridge.settings import QuickBooksSettings
+from arbridge.api import AuthError, ConnectorError, QuickBooksSettings, TransientError
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.faults import error_for
 from arbridge_quickbooks.ratelimit import RealmLimiter

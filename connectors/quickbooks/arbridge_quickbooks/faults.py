@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
 
-from arbridge.errors import (
+from arbridge.api import (
     AuthError,
     ConnectorError,
     NotFoundError,

@@ -18,8 +18,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Payment, Source, SourceVersion
-from arbridge.model.money import Money, quantize
+from arbridge.api import (
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Money,
+    Payment,
+    Source,
+    SourceVersion,
+    quantize,
+)
 
 VOID_MARK = "Voided"
 

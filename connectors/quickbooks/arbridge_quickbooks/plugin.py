@@ -10,10 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from arbridge.clock import Clock, SystemClock
-from arbridge.errors import ConfigError
-from arbridge.settings import QuickBooksSettings, Settings
-from arbridge.source import CredentialStore
+from arbridge.api import (
+    Clock,
+    ConfigError,
+    CredentialStore,
+    QuickBooksSettings,
+    Settings,
+    SystemClock,
+)
 from arbridge_quickbooks import auth
 from arbridge_quickbooks.client import QuickBooksClient
 from arbridge_quickbooks.source import QuickBooksSource

@@ -21,11 +21,17 @@ from typing import Any
 
 import httpx
 
-from arbridge.clock import Clock
-from arbridge.errors import AuthError
-from arbridge.model.invoice import Source
-from arbridge.settings import QuickBooksSettings
-from arbridge.source import DeletedInvoice, InboundEvent, PollResult, SourceBatch, SourceHealth
+from arbridge.api import (
+    AuthError,
+    Clock,
+    DeletedInvoice,
+    InboundEvent,
+    PollResult,
+    QuickBooksSettings,
+    Source,
+    SourceBatch,
+    SourceHealth,
+)
 from arbridge_quickbooks import mapping, webhooks
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.client import QuickBooksClient, quote

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from arbridge.source import InboundEvent, WebhookRejected
+from arbridge.api import InboundEvent, WebhookRejected
 from arbridge_quickbooks.mapping import MappingError, parse_time
 
 PROVIDER = "quickbooks"

@@ -20,16 +20,16 @@ from urllib.parse import quote
 
 import stripe
 
-from arbridge.errors import (
+from arbridge.api import (
     AuthError,
     ConnectorError,
     NotFoundError,
     PermanentError,
     RateLimitedError,
+    SecretRedactor,
+    StripeSettings,
     TransientError,
 )
-from arbridge.logging import SecretRedactor
-from arbridge.settings import StripeSettings
 
 T = TypeVar("T")
 PAGE_SIZE = 100

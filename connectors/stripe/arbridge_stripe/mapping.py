@@ -21,19 +21,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from arbridge.errors import PermanentError
-from arbridge.model.invoice import (
+from arbridge.api import (
     Customer,
+    DeletedInvoice,
     Dispute,
     DisputeStatus,
     Invoice,
     InvoiceStatus,
+    Money,
     Payment,
+    PermanentError,
     Source,
     SourceVersion,
 )
-from arbridge.model.money import Money
-from arbridge.source import DeletedInvoice
 
 _STATUS_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 _RANK_STEP = 1_000_000

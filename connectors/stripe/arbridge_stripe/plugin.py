@@ -7,10 +7,16 @@ from zoneinfo import ZoneInfo
 
 import stripe
 
-from arbridge.clock import Clock
-from arbridge.errors import ConfigError
-from arbridge.settings import Settings, StripeSettings
-from arbridge.source import CredentialStore, InvoiceSource, SourceConnector, SourceEmulator
+from arbridge.api import (
+    Clock,
+    ConfigError,
+    CredentialStore,
+    InvoiceSource,
+    Settings,
+    SourceConnector,
+    SourceEmulator,
+    StripeSettings,
+)
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.source import StripeSource
 

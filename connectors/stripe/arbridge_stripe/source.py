@@ -21,10 +21,18 @@ from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any, TypeVar
 
-from arbridge.clock import Clock
-from arbridge.errors import AuthError, ConnectorError, NotFoundError, PermanentError
-from arbridge.settings import StripeSettings
-from arbridge.source import InboundEvent, PollResult, SourceBatch, SourceHealth
+from arbridge.api import (
+    AuthError,
+    Clock,
+    ConnectorError,
+    InboundEvent,
+    NotFoundError,
+    PermanentError,
+    PollResult,
+    SourceBatch,
+    SourceHealth,
+    StripeSettings,
+)
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
 from arbridge_stripe.mapping import (

@@ -15,7 +15,7 @@ from typing import Any
 
 import stripe
 
-from arbridge.source import InboundEvent, WebhookRejected
+from arbridge.api import InboundEvent, WebhookRejected
 
 PROVIDER = "stripe"
 

@@ -26,11 +26,11 @@ from arbridge_clickup.inbound import ClickUpInbound, build_inbound, event_id, ve
 from arbridge_clickup.plugin import connector
 from arbridge_clickup.sink import ClickUpSink
 
-from arbridge.connector import TaskChanges
 from arbridge.errors import AuthError
 from arbridge.model.task import TaskSpec
+from arbridge.ports.connector import TaskChanges
+from arbridge.ports.source import InboundEvent, WebhookRejected
 from arbridge.settings import Settings
-from arbridge.source import InboundEvent, WebhookRejected
 from arbridge.testing.loopback import LoopbackServer
 
 SECRET = "O94IM25S7PXBPYTMNXLLET230SRP0S89COR7B1YOJ2ZIE8WQNK5UUKEF26W0Z5GA"

@@ -6,8 +6,8 @@ import respx
 from arbridge_clickup.plugin import ClickUpConnector, connector
 from arbridge_clickup.sink import ClickUpSink
 
-from arbridge.connector import discover
 from arbridge.errors import ConfigError
+from arbridge.ports.connector import discover
 from arbridge.settings import Settings
 from tests.connectors.clickup.conftest import (
     LIST_ID,

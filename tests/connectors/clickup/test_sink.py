@@ -26,9 +26,9 @@ from arbridge_clickup.schema import ListSchema, build_list_schema
 from arbridge_clickup.sink import ClickUpSink, resolve_members
 from arbridge_clickup.values import date_to_ms
 
-from arbridge.connector import RemoteTask, SubtaskSpec, TaskChanges, TaskSink
 from arbridge.errors import ConfigError, PermanentError
 from arbridge.model.task import TaskSpec
+from arbridge.ports.connector import RemoteTask, SubtaskSpec, TaskChanges, TaskSink
 from arbridge.settings import Settings
 from arbridge.testing import LoopbackServer
 from tests.connectors.clickup.conftest import (

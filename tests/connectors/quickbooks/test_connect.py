@@ -15,9 +15,9 @@ from arbridge_quickbooks.plugin import PENDING_NAME, QuickBooksConnector, connec
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from arbridge import cli_quickbooks
-from arbridge.connector import discover
+from arbridge.cli import quickbooks as cli_quickbooks
 from arbridge.errors import ConfigError
+from arbridge.ports.connector import discover
 from arbridge.settings import QuickBooksSettings, Settings
 from arbridge.store.credentials import SqlCredentialStore, new_key
 from arbridge.store.db import make_engine

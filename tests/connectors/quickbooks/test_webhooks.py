@@ -15,7 +15,7 @@ from arbridge_quickbooks.source import QuickBooksSource
 from arbridge_quickbooks.webhooks import sign, verify
 
 from arbridge.model.invoice import InvoiceStatus
-from arbridge.source import InboundEvent, WebhookRejected
+from arbridge.ports.source import InboundEvent, WebhookRejected
 from tests.connectors.quickbooks.conftest import Company, sample_bytes
 
 TOKEN = "verifier-token-for-tests"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from arbridge_stripe.source import StripeSource
 
-from arbridge.source import InboundEvent, WebhookRejected
+from arbridge.ports.source import InboundEvent, WebhookRejected
 
 from .kit import Served, served
 

@@ -21,8 +21,8 @@ from arbridge_stripe.source import StripeSource
 
 from arbridge.clock import FakeClock
 from arbridge.model.invoice import Customer, Dispute, Invoice
+from arbridge.ports.source import DeletedInvoice, SourceBatch
 from arbridge.settings import StripeSettings
-from arbridge.source import DeletedInvoice, SourceBatch
 from arbridge.testing import LoopbackServer
 from arbridge.testing.credentials import MemoryCredentialStore
 

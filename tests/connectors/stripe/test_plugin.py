@@ -11,8 +11,8 @@ from arbridge_stripe.plugin import StripeConnector, connector
 from arbridge_stripe.webhooks import to_inbound
 
 from arbridge.clock import FakeClock
-from arbridge.connector import discover
 from arbridge.errors import ConfigError
+from arbridge.ports.connector import discover
 from arbridge.settings import Settings
 from arbridge.testing import LoopbackServer
 from arbridge.testing.credentials import MemoryCredentialStore

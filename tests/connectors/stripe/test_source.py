@@ -16,7 +16,7 @@ from arbridge_stripe.webhooks import to_inbound
 
 from arbridge.errors import AuthError, NotFoundError, RateLimitedError, TransientError
 from arbridge.model.invoice import DisputeStatus, InvoiceStatus
-from arbridge.source import SourceBatch
+from arbridge.ports.source import SourceBatch
 
 from .conftest import Receiver
 from .kit import Ledger, Served

@@ -14,7 +14,7 @@ from arbridge_stripe.webhooks import to_inbound
 from sqlalchemy import Engine
 
 from arbridge.model.invoice import InvoiceStatus
-from arbridge.source import SourceBatch
+from arbridge.ports.source import SourceBatch
 from arbridge.store import repo
 from arbridge.store.db import transaction
 

@@ -6,8 +6,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from arbridge.core.plan import OpKind, apply_op, merge_payloads, plan
 from arbridge.model.task import FACTS, TaskSpec
-from arbridge.sync.plan import OpKind, apply_op, merge_payloads, plan
 
 FACT_NAMES = sorted(FACTS)
 values = st.one_of(st.none(), st.text(max_size=8))

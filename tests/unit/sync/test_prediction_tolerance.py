@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from arbridge.insight.model import Prediction
+from arbridge.loop.predictions import _settled_value
 from arbridge.store.tables import PredictionRow
-from arbridge.sync.insight import _settled_value
 
 
 def prediction(risk: int, pay: date) -> Prediction:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from arbridge.clock import Clock
+from arbridge.api import Clock
 from arbridge_quickbooks.emulator.app import EmulatorApp, Gate, json_response
 from arbridge_quickbooks.emulator.errors import QboFault
 from arbridge_quickbooks.emulator.oauth import OAuthServer

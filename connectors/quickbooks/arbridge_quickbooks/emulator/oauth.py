@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from arbridge.clock import Clock
+from arbridge.api import Clock
 
 ACCESS_TTL = timedelta(hours=1)
 REFRESH_TTL = timedelta(days=100)  # rolling: extended on every use

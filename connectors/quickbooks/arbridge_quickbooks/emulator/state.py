@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from arbridge.clock import Clock
+from arbridge.api import Clock
 from arbridge_quickbooks.emulator.errors import QboFault, not_found, stale
 
 ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo", "Term")

@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 
-from arbridge.clock import Clock
-from arbridge.model.money import Money
+from arbridge.api import Clock, Money
 from arbridge_stripe.emulator.app import EmulatorApp, create_app
 from arbridge_stripe.emulator.state import StripeState
 from arbridge_stripe.emulator.webhooks import DeliveryKnobs, WebhookSender

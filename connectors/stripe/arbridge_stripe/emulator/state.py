@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
-from arbridge.clock import Clock
+from arbridge.api import Clock
 from arbridge_stripe.emulator import objects
 from arbridge_stripe.emulator.errors import StripeApiError, bad_state, missing
 

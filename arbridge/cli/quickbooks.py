@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import typer
 
-from arbridge.connector import discover
 from arbridge.errors import ArbridgeError, ConfigError, ConnectorError
+from arbridge.ports.connector import discover
 from arbridge.settings import Settings, load_settings
 
 quickbooks_app = typer.Typer(help="QuickBooks Online connection.", no_args_is_help=True)
@@ -66,8 +66,8 @@ def _connector() -> Any:
 
 
 def open_credentials(settings: Settings) -> Any:
-    """The encrypted credential store, opened the way ``arbridge.cli`` opens the database."""
-    from arbridge.app import open_store
+    """The encrypted credential store, opened the way ``arbridge.cli.main`` opens the database."""
+    from arbridge.runtime.app import open_store
     from arbridge.store.credentials import SqlCredentialStore, key_from_env
 
     key = key_from_env()

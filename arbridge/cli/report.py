@@ -1,6 +1,6 @@
 """``arbridge report ...``: cash forecast, aging, DSO, collections, disputes, follow-up queue.
 
-Mounted by ``arbridge.cli``, with the provider that reads the data::
+Mounted by ``arbridge.cli.main``, with the provider that reads the data::
 
     set_provider(lambda config: DatabaseReportData(config))
     app.add_typer(report_app, name="report")

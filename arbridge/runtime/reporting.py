@@ -12,11 +12,11 @@ from sqlmodel import select
 from arbridge.clock import Clock, SystemClock
 from arbridge.insight.forecast import Collection, PayDateEstimate
 from arbridge.insight.reports import ARItem
+from arbridge.loop.predictions import estimate_of
 from arbridge.model.invoice import Dispute, Invoice
 from arbridge.settings import Settings
 from arbridge.store.db import transaction
 from arbridge.store.tables import InvoiceRow, PredictionRow, TaskLinkRow
-from arbridge.sync.insight import estimate_of
 
 ESCALATED_STATUSES = frozenset({"escalated"})
 

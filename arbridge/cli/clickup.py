@@ -62,8 +62,8 @@ def register_webhook(
     settings: Settings, url: str | None, *, key: str, transport: Any = None
 ) -> str:
     """Register (or reuse) the webhook and store its id and secret encrypted; returns the id."""
-    from arbridge.app import open_store
-    from arbridge.connector import discover
+    from arbridge.ports.connector import discover
+    from arbridge.runtime.app import open_store
     from arbridge.store.credentials import SqlCredentialStore
 
     endpoint = endpoint_url(settings, url)

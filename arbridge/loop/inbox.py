@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from arbridge.clock import Clock
 from arbridge.errors import AuthError, PermanentError, TransientError
 from arbridge.logging import redactor
-from arbridge.source import InboundEvent
+from arbridge.ports.source import InboundEvent
 from arbridge.store import inbox
 from arbridge.store.db import transaction
 

@@ -16,12 +16,12 @@ from typing import Any, Self
 
 import httpx
 
-from arbridge.app import App
 from arbridge.clock import Clock
-from arbridge.connector import discover
-from arbridge.intake import Intake
+from arbridge.ports.connector import discover
+from arbridge.ports.source import SourceEmulator
+from arbridge.runtime.app import App
+from arbridge.runtime.intake import Intake
 from arbridge.settings import Settings
-from arbridge.source import SourceEmulator
 from arbridge.store.credentials import SqlCredentialStore, new_key
 from arbridge.web.app import create_web_app
 from arbridge.web.server import LoopbackServer

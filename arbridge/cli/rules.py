@@ -1,4 +1,4 @@
-"""``arbridge rules ...`` and ``arbridge schema rules``, mounted by ``arbridge.cli``::
+"""``arbridge rules ...`` and ``arbridge schema rules``, mounted by ``arbridge.cli.main``::
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(schema_app, name="schema")

@@ -12,16 +12,16 @@ import structlog
 from sqlalchemy import Engine, text
 
 from arbridge.clock import Clock
-from arbridge.connector import discover
 from arbridge.errors import ConfigError
+from arbridge.loop.inbox import Handler, InboxProcessor
+from arbridge.loop.ingest import BatchApplier, Ingestor
+from arbridge.loop.polling import SourcePoller, SourceState
+from arbridge.ports.connector import discover
+from arbridge.ports.source import CredentialStore, InboundEvent, InvoiceSource, WebhookRejected
 from arbridge.settings import Settings
-from arbridge.source import CredentialStore, InboundEvent, InvoiceSource, WebhookRejected
 from arbridge.store import inbox
 from arbridge.store.db import transaction
 from arbridge.store.inbox_writer import GroupCommitter
-from arbridge.sync.inbox_worker import Handler, InboxProcessor
-from arbridge.sync.polling import SourcePoller, SourceState
-from arbridge.sync.sources import BatchApplier, Ingestor
 from arbridge.web.app import OAuthCallback, Verifier, WebContext
 from arbridge.web.metrics import Metrics
 
@@ -281,7 +281,7 @@ class CollectorIntake:
         return [event for event in events if self.reader().concerns_collectors(event)]
 
     def handle(self, event: InboundEvent) -> None:
-        from arbridge.sync.collector import handle_collector_event
+        from arbridge.loop.collector import handle_collector_event
 
         handle_collector_event(
             self.target.engine,

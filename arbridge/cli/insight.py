@@ -1,4 +1,4 @@
-"""Command-line entry points for payment history and insight, mounted by ``arbridge.cli``::
+"""Command-line entry points for payment history and insight, mounted by ``arbridge.cli.main``::
 
     app.add_typer(insight_app, name="insight")
     app.add_typer(history_app, name="history")   # or make_history_app(store=...)

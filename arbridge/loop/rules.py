@@ -42,19 +42,19 @@ from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
 from arbridge.automation.reload import PackFiles, start_watcher
 from arbridge.automation.templates import TemplateProblem
+from arbridge.core.plan import OpKind
 from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
+from arbridge.loop.payment_history import load_records
+from arbridge.loop.predictions import forecast_deviation, get_predictions
+from arbridge.loop.reconcile import Reconciler
 from arbridge.model.calendar import BusinessCalendar
 from arbridge.model.invoice import Invoice, InvoiceStatus
 from arbridge.model.task import TASK_STATUSES
 from arbridge.settings import Settings
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
-from arbridge.store.history import load_records
 from arbridge.store.tables import CollectionRow, FiringRow, InvoiceRow
-from arbridge.sync.insight import forecast_deviation, get_predictions
-from arbridge.sync.plan import OpKind
-from arbridge.sync.reconcile import Reconciler
 
 log = structlog.get_logger(__name__)
 

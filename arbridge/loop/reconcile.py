@@ -13,16 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from arbridge.clock import Clock
+from arbridge.core.desired import RuleState, desired_task
+from arbridge.core.held import collector_hold, keep_unmapped_status
+from arbridge.core.plan import PlannedOp, apply_op, plan
 from arbridge.insight.checks import check_invoice, summarise
+from arbridge.loop.predictions import InsightEngine, get_predictions, insight_facts
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
-from arbridge.model.task import TASK_STATUSES, TaskSpec
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, PredictionRow, TaskLinkRow
-from arbridge.sync.collector import held_status
-from arbridge.sync.desired import RuleState, desired_task
-from arbridge.sync.insight import InsightEngine, get_predictions, insight_facts
-from arbridge.sync.plan import PlannedOp, apply_op, plan
 
 log = structlog.get_logger(__name__)
 
@@ -50,27 +49,8 @@ def rule_state(row: CollectionRow | None) -> RuleState | None:
         status=row.status,
         priority=row.priority,
         assignees=tuple(row.assignees),
-        collector=held_status(row),
+        collector=collector_hold(row.collector_status, row.disputed_by_collector),
     )
-
-
-def keep_unmapped_status(
-    desired: TaskSpec, rules: RuleState | None, planned: dict[str, Any] | None, receivable: bool
-) -> TaskSpec:
-    """A status a collector chose that arbridge does not map ("promise to pay") has no
-    task-status key to plan: while money is owed and no rule decided otherwise, leave the
-    task's status as it was planned, so the collector's status stays."""
-    if (
-        rules is None
-        or rules.status is not None
-        or rules.collector is None
-        or rules.collector in TASK_STATUSES
-        or not receivable
-        or not planned
-        or "status" not in planned
-    ):
-        return desired
-    return desired.model_copy(update={"status": planned["status"]})
 
 
 class Reconciler:

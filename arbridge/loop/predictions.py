@@ -17,16 +17,16 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from arbridge.core.desired import InsightFacts
 from arbridge.insight.forecast import Estimate, build_forecast, deviation
 from arbridge.insight.history import PaymentRecord, record_from_invoice
 from arbridge.insight.model import Prediction, Predictor
 from arbridge.insight.queue import rank_queue
+from arbridge.loop.payment_history import load_records, save_records
 from arbridge.model.invoice import Invoice, InvoiceStatus
 from arbridge.store import repo
 from arbridge.store.db import transaction
-from arbridge.store.history import load_records, save_records
 from arbridge.store.tables import InvoiceRow, PredictionRow
-from arbridge.sync.desired import InsightFacts
 
 log = structlog.get_logger(__name__)
 

@@ -23,10 +23,10 @@ from sqlalchemy import Engine
 from arbridge.clock import Clock
 from arbridge.errors import AuthError, ConnectorError
 from arbridge.logging import redactor
-from arbridge.source import InboundEvent, InvoiceSource, SourceBatch
+from arbridge.loop.ingest import Applied, BatchApplier
+from arbridge.ports.source import InboundEvent, InvoiceSource, SourceBatch
 from arbridge.store import repo
 from arbridge.store.db import transaction
-from arbridge.sync.sources import Applied, BatchApplier
 
 log = structlog.get_logger(__name__)
 

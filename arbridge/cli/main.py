@@ -11,14 +11,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from arbridge.automation.cli import rules_app, schema_app
-from arbridge.automation.cli import set_provider as set_rules_provider
-from arbridge.cli_clickup import clickup_app
-from arbridge.cli_quickbooks import quickbooks_app
+from arbridge.cli.clickup import clickup_app
+from arbridge.cli.insight import insight_app, make_history_app, sandbox_history
+from arbridge.cli.quickbooks import quickbooks_app
+from arbridge.cli.report import report_app, set_provider
+from arbridge.cli.rules import rules_app, schema_app
+from arbridge.cli.rules import set_provider as set_rules_provider
 from arbridge.errors import ConfigError
-from arbridge.insight.cli import insight_app, make_history_app, sandbox_history
 from arbridge.insight.history import PaymentRecord
-from arbridge.insight.report_cli import report_app, set_provider
 from arbridge.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -80,7 +80,7 @@ def _emit(payload: dict[str, Any], as_json: bool, human: str) -> None:
 
 def _open_store(settings: Settings) -> Any:
     """The migrated store, or exit 2 naming what is wrong with database_url."""
-    from arbridge.app import open_store
+    from arbridge.runtime.app import open_store
 
     try:
         return open_store(settings)
@@ -96,7 +96,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the daemon: keep every invoice's task true until stopped (SIGTERM/SIGINT)."""
-    from arbridge.app import App
+    from arbridge.runtime.app import App
 
     settings = _settings(config)
     try:
@@ -149,7 +149,7 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Re-derive every task from the stored invoices and send only what differs."""
-    from arbridge.app import App
+    from arbridge.runtime.app import App
 
     if not once:
         typer.echo("arbridge sync needs --once (the continuous loop is `arbridge run`)", err=True)
@@ -184,14 +184,14 @@ def sync(
 @app.command()
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Outbox depth, failing operations with their last error, cursors and sync times."""
-    from arbridge.app import store_status
     from arbridge.clock import SystemClock
+    from arbridge.runtime.app import store_status
 
     settings = _settings(config)
     engine = _open_store(settings)
     report = store_status(engine, SystemClock())
     if settings.rules.packs:
-        from arbridge.sync.rules import load_configured_rules
+        from arbridge.loop.rules import load_configured_rules
 
         loaded = load_configured_rules(settings)
         report["rules"] = {
@@ -238,7 +238,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the config, the database and the ClickUp list; report every problem at once."""
-    from arbridge.app import build_sink
+    from arbridge.runtime.app import build_sink
     from arbridge.store.db import check_reachable, make_engine
 
     settings = _settings(config)
@@ -316,8 +316,8 @@ def demo(
 def _store_history(records: list[PaymentRecord], config: Path | None) -> int:
     """Write imported history in one transaction: all of the file or nothing."""
     from arbridge.clock import SystemClock
+    from arbridge.loop.payment_history import save_records
     from arbridge.store.db import transaction
-    from arbridge.store.history import save_records
 
     engine = _open_store(_settings(config))
     with transaction(engine) as session:
@@ -327,7 +327,7 @@ def _store_history(records: list[PaymentRecord], config: Path | None) -> int:
 
 
 def _report_data(config: Path | None) -> Any:
-    from arbridge.reporting import StoreReportData
+    from arbridge.runtime.reporting import StoreReportData
 
     settings = _settings(config)
     return StoreReportData(settings, _open_store(settings))
@@ -341,8 +341,8 @@ class _StoreRulesData:
 
     def __init__(self, config: Path | None) -> None:
         from arbridge.clock import SystemClock
-        from arbridge.sync.reconcile import Reconciler
-        from arbridge.sync.rules import RulesRunner
+        from arbridge.loop.reconcile import Reconciler
+        from arbridge.loop.rules import RulesRunner
 
         settings = _settings(config)
         engine = _open_store(settings)

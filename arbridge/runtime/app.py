@@ -15,19 +15,19 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from arbridge.clock import Clock, SystemClock
-from arbridge.connector import RemoteTask, TaskSink, discover
 from arbridge.errors import AuthError, ConfigError, TransientError
-from arbridge.intake import CollectorIntake, Intake
+from arbridge.loop.apply import OutboxWorker
+from arbridge.loop.predictions import InsightEngine, refresh_all, rerank, snapshot_forecast
+from arbridge.loop.reconcile import Reconciler, ReconcileResult
+from arbridge.loop.rules import RulesRunner
 from arbridge.model.invoice import Customer, Invoice
+from arbridge.ports.connector import RemoteTask, TaskSink, discover
+from arbridge.runtime.intake import CollectorIntake, Intake
 from arbridge.settings import Settings
 from arbridge.store import inbox, outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
 from arbridge.store.migrate import upgrade
 from arbridge.store.tables import InvoiceRow, OutboxRow, TaskLinkRow
-from arbridge.sync.insight import InsightEngine, refresh_all, rerank, snapshot_forecast
-from arbridge.sync.reconcile import Reconciler, ReconcileResult
-from arbridge.sync.rules import RulesRunner
-from arbridge.sync.worker import OutboxWorker
 
 log = structlog.get_logger(__name__)
 

@@ -17,11 +17,11 @@ import structlog
 from sqlalchemy import Engine
 
 from arbridge.clock import Clock
+from arbridge.loop.reconcile import ReconcileResult, same_content
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, SourceVersion
-from arbridge.source import SourceBatch
+from arbridge.ports.source import SourceBatch
 from arbridge.store import disputes, repo
 from arbridge.store.db import transaction
-from arbridge.sync.reconcile import ReconcileResult, same_content
 
 log = structlog.get_logger(__name__)
 

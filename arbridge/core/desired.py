@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from arbridge.insight.queue import clickup_priority
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
-from arbridge.model.task import FACTS, TASK_STATUSES, TaskSpec, normalise_fact
+from arbridge.model.task import FACTS, TASK_STATUSES, TaskSpec, bucket_priority, normalise_fact
 
 
 def task_status(invoice: Invoice, today: date) -> str:
@@ -114,7 +113,7 @@ def desired_task(
     customer_name = customer.name if customer is not None else invoice.customer_name
     facts = invoice_facts(invoice, customer_name, today, insight, checks)
     bucket = None if insight is None or not invoice.is_receivable else insight.queue_bucket
-    priority = None if bucket is None else clickup_priority(bucket)
+    priority = None if bucket is None else bucket_priority(bucket)
     status = task_status(invoice, today)
     if rules is not None and invoice.is_receivable:
         held = rules.collector if rules.collector in TASK_STATUSES else None

@@ -19,14 +19,14 @@ import structlog
 from sqlalchemy import Engine
 
 from arbridge.clock import Clock
-from arbridge.connector import SubtaskSpec, TaskChanges, TaskSink
+from arbridge.core.plan import OpKind, apply_op
 from arbridge.errors import AuthError, PermanentError, TransientError
 from arbridge.model.task import TaskSpec
+from arbridge.ports.connector import SubtaskSpec, TaskChanges, TaskSink
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.outbox import ClaimedOp
 from arbridge.store.tables import TaskLinkRow
-from arbridge.sync.plan import OpKind, apply_op
 
 log = structlog.get_logger(__name__)
 

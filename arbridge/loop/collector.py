@@ -14,79 +14,36 @@ nothing, so a re-delivered or re-processed webhook is a no-op.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from arbridge.core.held import DISPUTED, collector_hold
+from arbridge.loop.reconcile import Reconciler
+from arbridge.loop.rules import RulesRunner
 from arbridge.model.task import TASK_STATUSES
-from arbridge.source import InboundEvent
+from arbridge.ports.collector import CollectorChange, CollectorKind, CollectorReader
+from arbridge.ports.source import InboundEvent
 from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import AuditRow, CollectionRow
 
-if TYPE_CHECKING:
-    from arbridge.sync.reconcile import Reconciler
-    from arbridge.sync.rules import RulesRunner
-
 log = structlog.get_logger(__name__)
 
-CollectorKind = Literal["status_changed", "commented", "promise_to_pay_set"]
-KINDS: tuple[CollectorKind, ...] = ("status_changed", "commented", "promise_to_pay_set")
 AUDIT_PREFIX = "collector."
-DISPUTED = "disputed"
-
-
-@dataclass(frozen=True)
-class CollectorChange:
-    """One action a collector took on an invoice's task, as the task is now.
-
-    ``status`` is a task-status key when arbridge maps the list status, else the list's own
-    status name (e.g. "promise to pay"). ``changed_at`` is the task tool's time of the state
-    read (the task's last update, or the comment's time): it orders changes of one invoice.
-    """
-
-    invoice_key: str
-    kind: CollectorKind
-    changed_at: datetime
-    actor: str | None = None
-    status: str | None = None
-    previous_status: str | None = None
-    promise_to_pay_date: date | None = None
-    commented_at: datetime | None = None
-    task_id: str = ""
-    event_id: str = ""
-
-    @property
-    def rule_event(self) -> str:
-        return f"collector.{self.kind}"
-
-    def rule_context(self) -> dict[str, Any]:
-        """The ``event.*`` facts of the rule event this change fires."""
-        previous = self.previous_status if self.previous_status in TASK_STATUSES else None
-        return {"event.actor": self.actor, "event.previous_task_status": previous}
-
-
-class CollectorReader(Protocol):
-    """Reads a stored inbox event into the collector change it stands for (``None``: nothing a
-    collector did, or a change arbridge made itself)."""
-
-    def read_change(self, event: InboundEvent) -> CollectorChange | None: ...
 
 
 def held_status(row: CollectionRow | None) -> str | None:
     """The status a collector chose that the task keeps while money is owed: "disputed", or a
     list status arbridge does not map ("promise to pay"). A mapped status such as "overdue" is
     not held: choosing it hands the task back to arbridge."""
-    if row is None or row.collector_status is None:
+    if row is None:
         return None
-    if row.disputed_by_collector:
-        return DISPUTED
-    return row.collector_status if row.collector_status not in TASK_STATUSES else None
+    return collector_hold(row.collector_status, row.disputed_by_collector)
 
 
 def apply_collector_change(engine: Engine, change: CollectorChange, now: datetime) -> str | None:
