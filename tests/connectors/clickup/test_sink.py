@@ -19,8 +19,8 @@ from arbridge_clickup.emulator import (
     create_app,
     default_workspace,
 )
-from arbridge_clickup.emulator.fields import FieldSpec
 from arbridge_clickup.emulator.fixture import RECEIVABLE_FIELDS, RECEIVABLE_STATUSES
+from arbridge_clickup.emulator.workspace import FieldSpec
 from arbridge_clickup.plugin import connector
 from arbridge_clickup.schema import ListSchema, build_list_schema
 from arbridge_clickup.sink import ClickUpSink, resolve_members

@@ -17,14 +17,7 @@ from arbridge_clickup.emulator.faults import (
     RateDecision,
     RateLimiter,
 )
-from arbridge_clickup.emulator.fields import (
-    FieldDef,
-    FieldOption,
-    FieldSpec,
-    js_number,
-    read_value,
-    validate_value,
-)
+from arbridge_clickup.emulator.fields import js_number, read_value, validate_value
 from arbridge_clickup.emulator.fixture import (
     BOT_USER_ID,
     DEMO_LIST_ID,
@@ -46,6 +39,7 @@ from arbridge_clickup.emulator.model import (
 from arbridge_clickup.emulator.query import FieldFilter, TaskQuery
 from arbridge_clickup.emulator.state import EmulatorState
 from arbridge_clickup.emulator.webhooks import DeliveryAttempt, WebhookDispatcher
+from arbridge_clickup.emulator.workspace import FieldDef, FieldOption, FieldSpec, Workspace
 
 __all__ = [
     "API_PREFIX",
@@ -79,6 +73,7 @@ __all__ = [
     "Webhook",
     "WebhookDelivery",
     "WebhookDispatcher",
+    "Workspace",
     "create_app",
     "default_workspace",
     "js_number",

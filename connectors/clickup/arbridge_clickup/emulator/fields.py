@@ -1,4 +1,4 @@
-"""Custom fields: their definitions, what each type accepts, and how values read back.
+"""Custom fields: what each type accepts and how values read back (definitions: ``workspace.py``).
 
 ClickUp reads a value back in a different form than it was written (numbers as strings,
 drop-downs as an orderindex), so writing and reading are kept side by side here.
@@ -8,27 +8,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from arbridge_clickup.emulator.errors import bad_request
-from arbridge_clickup.emulator.model import FIXTURE_EPOCH_MS, JsonObj, stable_id
-
-if TYPE_CHECKING:
-    from arbridge_clickup.emulator.model import Task
-    from arbridge_clickup.emulator.state import EmulatorState
+from arbridge_clickup.emulator.model import FIXTURE_EPOCH_MS, Task, stable_id
+from arbridge_clickup.emulator.workspace import FieldDef, FieldOption, FieldSpec, Workspace, is_int
 
 TEXT_TYPES = frozenset({"short_text", "text", "phone"})
 NUMBER_TYPES = frozenset({"number", "currency"})
 READ_ONLY_TYPES = frozenset({"formula", "automatic_progress", "rollup"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PALETTE = ("#1bbc9c", "#2ecd6f", "#f9d900", "#ff7800", "#e50000", "#7b68ee", "#81b1ff")
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_number(value: Any) -> bool:
@@ -47,68 +38,6 @@ def js_number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e21:
         return str(int(value))
     return repr(value)
-
-
-@dataclass(frozen=True)
-class FieldOption:
-    id: str
-    name: str
-    color: str | None
-    orderindex: int
-
-
-class FieldSpec(NamedTuple):
-    """How a fixture declares a custom field; ids are derived from the names."""
-
-    name: str
-    type: str
-    options: Sequence[str] = ()
-    type_config: Mapping[str, Any] = {}
-    formula: Callable[[EmulatorState, Task], Any] | None = None
-
-
-@dataclass
-class FieldDef:
-    id: str
-    name: str
-    type: str
-    type_config: JsonObj
-    options: tuple[FieldOption, ...]
-    date_created: int
-    required: bool = False
-    hide_from_guests: bool = False
-    formula: Callable[[EmulatorState, Task], Any] | None = None
-
-    def option(self, ref: Any) -> FieldOption | None:
-        """An option by UUID or by orderindex, the two forms ClickUp accepts for a drop-down."""
-        for opt in self.options:
-            if (isinstance(ref, str) and opt.id == ref) or (is_int(ref) and opt.orderindex == ref):
-                return opt
-        return None
-
-    def option_named(self, name: str) -> FieldOption:
-        for opt in self.options:
-            if opt.name == name:
-                return opt
-        raise KeyError(f"{self.name} has no option {name!r}")
-
-    def as_json(self) -> JsonObj:
-        config = dict(self.type_config)
-        if self.type in ("drop_down", "labels"):
-            name_key = "label" if self.type == "labels" else "name"
-            config["options"] = [
-                {"id": o.id, name_key: o.name, "color": o.color, "orderindex": o.orderindex}
-                for o in self.options
-            ]
-        return {
-            "id": self.id,
-            "name": self.name,
-            "type": self.type,
-            "type_config": config,
-            "date_created": str(self.date_created),
-            "hide_from_guests": self.hide_from_guests,
-            "required": self.required,
-        }
 
 
 def build_field(list_id: str, position: int, spec: FieldSpec) -> FieldDef:
@@ -195,7 +124,7 @@ def read_value(fdef: FieldDef, stored: Any) -> Any:
     return stored
 
 
-def current_value(state: EmulatorState, task: Task, fdef: FieldDef) -> Any:
+def current_value(state: Workspace, task: Task, fdef: FieldDef) -> Any:
     """The task's value of ``fdef`` in read format, with formulas evaluated now."""
     if fdef.formula is not None:
         return fdef.formula(state, task)

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from arbridge_clickup.emulator.fields import FieldSpec
 from arbridge_clickup.emulator.model import Task, User
 from arbridge_clickup.emulator.state import EmulatorState
+from arbridge_clickup.emulator.workspace import FieldSpec, Workspace
 
 DEMO_TEAM_ID = "9000"
 DEMO_LIST_ID = "900100"
@@ -31,7 +31,7 @@ RECEIVABLE_STATUSES: tuple[tuple[str, str, str], ...] = (
 _DAY_MS = 86_400_000
 
 
-def _days_overdue(state: EmulatorState, task: Task) -> Any:
+def _days_overdue(state: Workspace, task: Task) -> Any:
     """The "Days overdue" formula: whole days past the "Due date" field, never negative."""
     due = task.values.get(state.field_by_name(task.list_id, "Due date").id)
     if due is None:

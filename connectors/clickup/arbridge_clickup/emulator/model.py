@@ -1,6 +1,6 @@
 """The objects of an emulated ClickUp workspace: people, hierarchy, tasks, comments, webhooks.
 
-Custom field definitions live in ``fields.py``; the rules that change these objects live in
+Custom field definitions live in ``workspace.py``; the rules that change these objects live in
 ``state.py`` and ``tasks.py``.
 """
 

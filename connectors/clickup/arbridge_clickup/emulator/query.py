@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arbridge_clickup.emulator.errors import bad_param, bad_request
-from arbridge_clickup.emulator.fields import NUMBER_TYPES, FieldDef, is_number
+from arbridge_clickup.emulator.fields import NUMBER_TYPES, is_number
 from arbridge_clickup.emulator.model import Task, TaskList
-
-if TYPE_CHECKING:
-    from arbridge_clickup.emulator.state import EmulatorState
+from arbridge_clickup.emulator.workspace import FieldDef, Workspace
 
 PAGE_SIZE = 100
 FILTER_OPERATORS = frozenset(
@@ -168,7 +166,7 @@ def _as_float(value: Any) -> float:
 
 
 def find_tasks(
-    state: EmulatorState, lists: Sequence[TaskList], query: TaskQuery
+    state: Workspace, lists: Sequence[TaskList], query: TaskQuery
 ) -> tuple[list[Task], bool]:
     """One page of tasks from ``lists`` matching ``query``, and whether it is the last."""
     list_ids = {lst.id for lst in lists}
@@ -181,7 +179,7 @@ def find_tasks(
     return page, start + PAGE_SIZE >= len(found)
 
 
-def _task_matches(state: EmulatorState, task: Task, query: TaskQuery) -> bool:
+def _task_matches(state: Workspace, task: Task, query: TaskQuery) -> bool:
     lst = state.lists[task.list_id]
     status = lst.status(task.status)
     if status is not None and status.closed and not query.include_closed:
@@ -220,7 +218,7 @@ def check_filters(lists: Sequence[TaskList], query: TaskQuery) -> None:
             raise bad_request("Custom field filter references an unknown field", "FILTER_006")
 
 
-def _field_matches(state: EmulatorState, task: Task, flt: FieldFilter) -> bool:
+def _field_matches(state: Workspace, task: Task, flt: FieldFilter) -> bool:
     fdef = state.fields.get(flt.field_id)
     if fdef is None:
         return False

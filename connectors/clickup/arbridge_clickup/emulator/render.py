@@ -7,9 +7,8 @@ exactly what the live API sends.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from arbridge_clickup.emulator.fields import FieldDef, current_value
+from arbridge_clickup.emulator.fields import current_value
 from arbridge_clickup.emulator.model import (
     PRIORITIES,
     Comment,
@@ -21,9 +20,7 @@ from arbridge_clickup.emulator.model import (
     Webhook,
     stable_id,
 )
-
-if TYPE_CHECKING:
-    from arbridge_clickup.emulator.state import EmulatorState
+from arbridge_clickup.emulator.workspace import FieldDef, Workspace
 
 
 def ms_str(value: int | None) -> str | None:
@@ -47,7 +44,7 @@ def status_change_json(status: Status) -> JsonObj:
     }
 
 
-def task_json(state: EmulatorState, task: Task, *, markdown: bool = False) -> JsonObj:
+def task_json(state: Workspace, task: Task, *, markdown: bool = False) -> JsonObj:
     lst = state.lists[task.list_id]
     folder = state.folders[lst.folder_id]
     status = lst.status(task.status)
@@ -116,7 +113,7 @@ def task_json(state: EmulatorState, task: Task, *, markdown: bool = False) -> Js
     return result
 
 
-def _field_value_json(state: EmulatorState, task: Task, fdef: FieldDef) -> JsonObj:
+def _field_value_json(state: Workspace, task: Task, fdef: FieldDef) -> JsonObj:
     item = fdef.as_json()
     value = current_value(state, task, fdef)
     if value is not None:
@@ -124,7 +121,7 @@ def _field_value_json(state: EmulatorState, task: Task, fdef: FieldDef) -> JsonO
     return item
 
 
-def list_json(state: EmulatorState, lst: TaskList) -> JsonObj:
+def list_json(state: Workspace, lst: TaskList) -> JsonObj:
     folder = state.folders[lst.folder_id]
     space = state.spaces[lst.space_id]
     return {
@@ -147,11 +144,11 @@ def list_json(state: EmulatorState, lst: TaskList) -> JsonObj:
     }
 
 
-def fields_json(state: EmulatorState, lst: TaskList) -> JsonObj:
+def fields_json(state: Workspace, lst: TaskList) -> JsonObj:
     return {"fields": [state.fields[fid].as_json() for fid in lst.field_ids]}
 
 
-def teams_json(state: EmulatorState, token: Token) -> JsonObj:
+def teams_json(state: Workspace, token: Token) -> JsonObj:
     teams = []
     for team_id in sorted(token.team_ids):
         team = state.teams.get(team_id)
@@ -170,7 +167,7 @@ def teams_json(state: EmulatorState, token: Token) -> JsonObj:
     return {"teams": teams}
 
 
-def comment_json(state: EmulatorState, comment: Comment) -> JsonObj:
+def comment_json(state: Workspace, comment: Comment) -> JsonObj:
     def person(uid: int | None) -> JsonObj | None:
         return None if uid is None else state.users[uid].as_json()
 
@@ -205,7 +202,7 @@ def webhook_json(hook: Webhook) -> JsonObj:
     }
 
 
-def display_value(state: EmulatorState, task: Task, fdef: FieldDef) -> str | None:
+def display_value(state: Workspace, task: Task, fdef: FieldDef) -> str | None:
     """A field value as a person reads it (option names, ISO dates); for the board."""
     value = current_value(state, task, fdef)
     if value is None:

@@ -20,7 +20,7 @@ from arbridge_clickup.emulator import query as task_query
 from arbridge_clickup.emulator import render, tasks
 from arbridge_clickup.emulator.errors import ClickUpError, bad_request, not_authorized
 from arbridge_clickup.emulator.events import WebhookDelivery, delivery, parse_events, wants
-from arbridge_clickup.emulator.fields import FieldDef, FieldSpec, build_field, is_int, valid_url
+from arbridge_clickup.emulator.fields import build_field, valid_url
 from arbridge_clickup.emulator.model import (
     Comment,
     Folder,
@@ -36,6 +36,7 @@ from arbridge_clickup.emulator.model import (
     stable_id,
 )
 from arbridge_clickup.emulator.query import TaskQuery
+from arbridge_clickup.emulator.workspace import FieldDef, FieldSpec, is_int
 
 DROPPED = 0  # the status counted for a request whose connection was dropped unanswered
 COMMENT_PAGE_SIZE = 25

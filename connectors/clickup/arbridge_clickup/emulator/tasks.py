@@ -7,14 +7,12 @@ untouched. Each change that ClickUp records becomes a history item and a webhook
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arbridge_clickup.emulator.errors import bad_request
 from arbridge_clickup.emulator.fields import (
     READ_ONLY_TYPES,
-    FieldDef,
     current_value,
-    is_int,
     is_number,
     validate_value,
 )
@@ -27,14 +25,10 @@ from arbridge_clickup.emulator.model import (
     task_id_for,
 )
 from arbridge_clickup.emulator.render import ms_str, priority_json, status_change_json
-
-if TYPE_CHECKING:
-    from arbridge_clickup.emulator.state import EmulatorState
+from arbridge_clickup.emulator.workspace import FieldDef, Workspace, is_int
 
 
-def create_task(
-    state: EmulatorState, list_id: str, body: Mapping[str, Any], *, user_id: int
-) -> Task:
+def create_task(state: Workspace, list_id: str, body: Mapping[str, Any], *, user_id: int) -> Task:
     """Create a task from a CreateTaskrequest body; validates everything before storing."""
     with state.lock:
         lst = state.lists[list_id]
@@ -98,7 +92,7 @@ def create_task(
         return task
 
 
-def update_task(state: EmulatorState, task: Task, body: Mapping[str, Any], *, user_id: int) -> Task:
+def update_task(state: Workspace, task: Task, body: Mapping[str, Any], *, user_id: int) -> Task:
     """Apply an UpdateTaskrequest. Custom fields in the body are ignored, as in ClickUp."""
     with state.lock:
         lst = state.lists[task.list_id]
@@ -131,7 +125,7 @@ def update_task(state: EmulatorState, task: Task, body: Mapping[str, Any], *, us
 
 
 def _apply_update(
-    state: EmulatorState,
+    state: Workspace,
     task: Task,
     body: Mapping[str, Any],
     changes: dict[str, Any],
@@ -212,7 +206,7 @@ def _apply_update(
         state.emit(event, task, [item])
 
 
-def delete_task(state: EmulatorState, task: Task, *, user_id: int) -> None:
+def delete_task(state: Workspace, task: Task, *, user_id: int) -> None:
     with state.lock:
         state.tasks.pop(task.id, None)
         for cid in [c.id for c in state.comments.values() if c.task_id == task.id]:
@@ -221,7 +215,7 @@ def delete_task(state: EmulatorState, task: Task, *, user_id: int) -> None:
 
 
 def set_field(
-    state: EmulatorState, task: Task, field_id: str, body: Mapping[str, Any], *, user_id: int
+    state: Workspace, task: Task, field_id: str, body: Mapping[str, Any], *, user_id: int
 ) -> None:
     """Set Custom Field Value: validate per type, store, bump date_updated."""
     with state.lock:
@@ -232,7 +226,7 @@ def set_field(
         _change_field(state, task, fdef, stored, user_id)
 
 
-def add_tag(state: EmulatorState, task: Task, tag_name: str, *, user_id: int) -> None:
+def add_tag(state: Workspace, task: Task, tag_name: str, *, user_id: int) -> None:
     """Add Tag To Task: tag names are kept lowercase, once each; adding one again is a no-op."""
     with state.lock:
         name = tag_name.strip().lower()
@@ -248,7 +242,7 @@ def add_tag(state: EmulatorState, task: Task, tag_name: str, *, user_id: int) ->
         state.emit("taskTagUpdated", task, [item])
 
 
-def clear_field(state: EmulatorState, task: Task, field_id: str, *, user_id: int) -> None:
+def clear_field(state: Workspace, task: Task, field_id: str, *, user_id: int) -> None:
     with state.lock:
         fdef = _field_of(state, task, field_id)
         if fdef.type in READ_ONLY_TYPES:
@@ -256,9 +250,7 @@ def clear_field(state: EmulatorState, task: Task, field_id: str, *, user_id: int
         _change_field(state, task, fdef, None, user_id)
 
 
-def _change_field(
-    state: EmulatorState, task: Task, fdef: FieldDef, stored: Any, user_id: int
-) -> None:
+def _change_field(state: Workspace, task: Task, fdef: FieldDef, stored: Any, user_id: int) -> None:
     before = current_value(state, task, fdef)
     if stored is None:
         task.values.pop(fdef.id, None)
@@ -297,7 +289,7 @@ def _ms(value: Any, name: str) -> int | None:
     return int(value)
 
 
-def _members(state: EmulatorState, team_id: str, value: Any) -> list[int]:
+def _members(state: Workspace, team_id: str, value: Any) -> list[int]:
     if not isinstance(value, list) or not all(is_int(v) for v in value):
         raise bad_request("Assignees must be a list of user ids", "INPUT_009")
     members = state.teams[team_id].member_ids
@@ -307,7 +299,7 @@ def _members(state: EmulatorState, team_id: str, value: Any) -> list[int]:
     return list(dict.fromkeys(value))
 
 
-def _assignee_delta(state: EmulatorState, team_id: str, value: Any) -> tuple[list[int], list[int]]:
+def _assignee_delta(state: Workspace, team_id: str, value: Any) -> tuple[list[int], list[int]]:
     if not isinstance(value, dict):
         raise bad_request("Assignees must be an object with add and rem", "INPUT_009")
     add = _members(state, team_id, value.get("add", []))
@@ -337,7 +329,7 @@ def _description(body: Mapping[str, Any]) -> tuple[str, str]:
     return description, description
 
 
-def _parent(state: EmulatorState, lst: TaskList, value: Any) -> str | None:
+def _parent(state: Workspace, lst: TaskList, value: Any) -> str | None:
     if value is None:
         return None
     parent = state.tasks.get(value) if isinstance(value, str) else None
@@ -346,7 +338,7 @@ def _parent(state: EmulatorState, lst: TaskList, value: Any) -> str | None:
     return parent.id
 
 
-def _initial_values(state: EmulatorState, lst: TaskList, value: Any) -> dict[str, Any]:
+def _initial_values(state: Workspace, lst: TaskList, value: Any) -> dict[str, Any]:
     if not isinstance(value, list):
         raise bad_request("custom_fields must be a list", "FIELD_003")
     values: dict[str, Any] = {}
@@ -363,7 +355,7 @@ def _initial_values(state: EmulatorState, lst: TaskList, value: Any) -> dict[str
     return values
 
 
-def _field_of(state: EmulatorState, task: Task, field_id: str) -> FieldDef:
+def _field_of(state: Workspace, task: Task, field_id: str) -> FieldDef:
     if field_id not in state.lists[task.list_id].field_ids:
         raise bad_request("Custom field does not exist in the task location hierarchy", "FIELD_115")
     return state.fields[field_id]
