@@ -12,10 +12,12 @@ from arbridge.errors import (
     AuthError,
     ConfigError,
     ConnectorError,
+    MappingError,
     NotFoundError,
     PermanentError,
     RateLimitedError,
     TransientError,
+    WebhookRejected,
 )
 from arbridge.logging import SecretRedactor
 from arbridge.model.invoice import (
@@ -50,7 +52,6 @@ from arbridge.ports.source import (
     SourceConnector,
     SourceEmulator,
     SourceHealth,
-    WebhookRejected,
 )
 from arbridge.settings import ClickUpSettings, QuickBooksSettings, Settings, StripeSettings
 
@@ -80,6 +81,7 @@ __all__ = [
     "Invoice",
     "InvoiceSource",
     "InvoiceStatus",
+    "MappingError",
     "Money",
     "NotFoundError",
     "Payment",

@@ -25,18 +25,13 @@ from arbridge.automation.schema_actions import (
     UnassignAction,
     action_kind,
 )
-from arbridge.automation.templates import CompiledTemplate, TemplateProblem, compile_template
+from arbridge.automation.templates import CompiledTemplate, compile_template
+from arbridge.errors import ActionError, TemplateProblem
 from arbridge.model.calendar import BusinessCalendar
 
 Loc = tuple[str | int, ...]
 # Posted once for a customer group (on the oldest invoice); every other action applies to each.
 PER_GROUP = ("comment", "mention", "create_subtask")
-
-
-class ActionError(Exception):
-    def __init__(self, loc: Loc, message: str) -> None:
-        self.loc, self.message = loc, message
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from arbridge.automation.facts import FACTS, FactSet, FactSpec, FactType, coerce
 from arbridge.automation.problems import did_you_mean
 from arbridge.automation.schema import AllCondition, AnyCondition, FactCondition, NotCondition
 from arbridge.automation.trace import ConditionEntry
+from arbridge.errors import ConditionError
 
 T = FactType
 _NUMERIC = {T.INT, T.DECIMAL, T.FLOAT}
@@ -40,14 +41,6 @@ APPLIES: dict[str, set[FactType]] = {
 _DAY_OPERATORS = ("within_last_days", "within_next_days", "older_than_days")
 
 Loc = tuple[str | int, ...]
-
-
-class ConditionError(Exception):
-    """A condition that cannot work; ``loc`` is relative to the rule."""
-
-    def __init__(self, loc: Loc, message: str, *, key: bool = False) -> None:
-        self.loc, self.message, self.key = loc, message, key
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ from arbridge.automation.policy import (
     quiet_until,
 )
 from arbridge.automation.sweep import Sweep, oldest_first, paused_until
-from arbridge.automation.templates import TemplateProblem, context
+from arbridge.automation.templates import context
 from arbridge.automation.trace import Conflict, Outcome, RuleTrace, Trace
+from arbridge.errors import TemplateProblem
 from arbridge.model.calendar import BusinessCalendar
 
 __all__ = [

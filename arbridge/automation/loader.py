@@ -21,7 +21,8 @@ from arbridge.automation.actions import CompiledAction, compile_actions
 from arbridge.automation.conditions import Compiled, compile_conditions
 from arbridge.automation.problems import Problem, did_you_mean, format_path
 from arbridge.automation.schema import EventTrigger, FileHeader, Policy, Rule, ScheduleTrigger
-from arbridge.automation.yamlpos import Document, Loc, YamlError, load_yaml, parse_yaml
+from arbridge.automation.yamlpos import Document, Loc, load_yaml, parse_yaml
+from arbridge.errors import YamlError
 
 TEST_SUFFIX = ".tests.yaml"
 

@@ -20,14 +20,11 @@ from jinja2.utils import pass_context
 
 from arbridge.automation.facts import FACTS, NAMESPACES, FactSet, FactSpec, FactType
 from arbridge.automation.problems import did_you_mean
+from arbridge.errors import TemplateProblem
 from arbridge.model.money import minor_units
 
 LISTS = ("customer_invoices", "overdue_invoices", "matched_invoices")
 VARIABLES = (*NAMESPACES, *LISTS, "today", "now", "vars")
-
-
-class TemplateProblem(Exception):
-    """The template cannot render; the message says why."""
 
 
 @pass_context

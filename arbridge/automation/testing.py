@@ -25,19 +25,12 @@ from arbridge.automation.loader import TEST_SUFFIX, LoadResult, load_rules, pyda
 from arbridge.automation.policy import Event, ScheduleTick, Trigger
 from arbridge.automation.problems import Problem, did_you_mean
 from arbridge.automation.schema_base import EVENT_TYPES, Model, fail
-from arbridge.automation.yamlpos import YamlError, load_yaml
+from arbridge.automation.yamlpos import load_yaml
+from arbridge.errors import CaseError, YamlError
 from arbridge.model.calendar import BusinessCalendar
 from arbridge.model.invoice import AgingBucket
 
 FactsBlock = dict[str, dict[str, Any]]
-
-
-class CaseError(Exception):
-    """A case that cannot run; ``loc`` is relative to the case."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
-        self.loc, self.message, self.key = loc, message, key
-        super().__init__(message)
 
 
 class HistoryItem(Model):

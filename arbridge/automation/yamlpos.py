@@ -8,15 +8,9 @@ from typing import Any
 
 import yaml
 
+from arbridge.errors import YamlError
+
 Loc = tuple[str | int, ...]
-
-
-class YamlError(Exception):
-    """The file cannot be read or parsed; the whole file is rejected."""
-
-    def __init__(self, path: str, line: int, col: int, message: str) -> None:
-        self.path, self.line, self.col, self.message = path, line, col, message
-        super().__init__(f"{path}:{line}:{col}: {message}")
 
 
 @dataclass

@@ -18,13 +18,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from arbridge.insight.history import (
-    COLUMNS,
-    HistoryImportError,
-    PaymentRecord,
-    parse_history_csv,
-    write_history_csv,
-)
+from arbridge.errors import HistoryImportError
+from arbridge.insight.history import COLUMNS, PaymentRecord, parse_history_csv, write_history_csv
 
 EXIT_INPUT = 2
 

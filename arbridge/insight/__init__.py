@@ -5,13 +5,8 @@ also borrows the demo company's payment habits. numpy and scikit-learn load with
 ``arbridge.insight.model`` and ``arbridge.insight.backtest``, not with this package.
 """
 
-from arbridge.insight.history import (
-    COLUMNS,
-    HistoryImportError,
-    PaymentRecord,
-    parse_history_csv,
-    write_history_csv,
-)
+from arbridge.errors import HistoryImportError
+from arbridge.insight.history import COLUMNS, PaymentRecord, parse_history_csv, write_history_csv
 
 __all__ = [
     "COLUMNS",

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from arbridge.errors import ArbridgeError
+from arbridge.errors import HistoryImportError
 from arbridge.model.invoice import Invoice
 from arbridge.model.money import minor_units, quantize
 
@@ -32,14 +32,6 @@ COLUMNS = (
 ISO_DATE = "%Y-%m-%d"
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", ""})
-
-
-class HistoryImportError(ArbridgeError):
-    """A history file that cannot be imported. ``problems`` holds one ``file:line: ...`` each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True, slots=True)

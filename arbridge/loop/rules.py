@@ -41,8 +41,8 @@ from arbridge.automation.intents import (
 from arbridge.automation.loader import LoadResult, load_rules, pack_paths
 from arbridge.automation.policy import Event, ScheduleTick
 from arbridge.automation.reload import PackFiles, start_watcher
-from arbridge.automation.templates import TemplateProblem
 from arbridge.core.plan import OpKind
+from arbridge.errors import TemplateProblem
 from arbridge.insight.checks import check_invoice
 from arbridge.insight.segments import CustomerProfile, profile_customers
 from arbridge.loop.payment_history import load_records

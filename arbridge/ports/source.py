@@ -28,16 +28,6 @@ from arbridge.clock import Clock
 from arbridge.model.invoice import Customer, Dispute, Invoice, Payment, Source
 
 
-class WebhookRejected(Exception):
-    """A delivery that must not be stored. ``status`` is the HTTP status to answer with and
-    ``reason`` a short text safe to return and log (never a secret or the expected signature)."""
-
-    def __init__(self, reason: str, *, status: int = 400) -> None:
-        self.reason = reason
-        self.status = status
-        super().__init__(reason)
-
-
 @dataclass(frozen=True)
 class InboundEvent:
     """One event of a verified webhook delivery, as stored in the inbox."""

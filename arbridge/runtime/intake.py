@@ -12,12 +12,12 @@ import structlog
 from sqlalchemy import Engine, text
 
 from arbridge.clock import Clock
-from arbridge.errors import ConfigError
+from arbridge.errors import ConfigError, WebhookRejected
 from arbridge.loop.inbox import Handler, InboxProcessor
 from arbridge.loop.ingest import BatchApplier, Ingestor
 from arbridge.loop.polling import SourcePoller, SourceState
 from arbridge.ports.connector import discover
-from arbridge.ports.source import CredentialStore, InboundEvent, InvoiceSource, WebhookRejected
+from arbridge.ports.source import CredentialStore, InboundEvent, InvoiceSource
 from arbridge.settings import Settings
 from arbridge.store import inbox
 from arbridge.store.db import transaction

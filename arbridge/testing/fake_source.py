@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from arbridge.clock import Clock
-from arbridge.errors import AuthError
+from arbridge.errors import AuthError, WebhookRejected
 from arbridge.model.invoice import Customer, Dispute, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.ports.source import (
     DeletedInvoice,
@@ -25,7 +25,6 @@ from arbridge.ports.source import (
     PollResult,
     SourceBatch,
     SourceHealth,
-    WebhookRejected,
 )
 
 ACCOUNT = "fake-acct"

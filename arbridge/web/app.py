@@ -24,7 +24,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from arbridge.clock import Clock
-from arbridge.ports.source import InboundEvent, WebhookRejected
+from arbridge.errors import WebhookRejected
+from arbridge.ports.source import InboundEvent
 from arbridge.store.inbox import StoreResult, store_events
 from arbridge.web.metrics import Metrics
 

@@ -18,8 +18,8 @@ from arbridge.automation import (
     evaluate,
     load_text,
 )
-from arbridge.automation.templates import TemplateProblem
 from arbridge.automation.testing import case_facts
+from arbridge.errors import TemplateProblem
 from arbridge.model.calendar import BusinessCalendar
 
 CALENDAR = BusinessCalendar()

@@ -13,7 +13,8 @@ from arbridge.automation import FACTS, FactSet, build_facts
 from arbridge.automation.build import CollectionState, CustomerStats, InsightValues
 from arbridge.automation.facts import SEGMENTS
 from arbridge.automation.schema_base import ACTION_KINDS, EVENT_TYPES, OPERATORS
-from arbridge.automation.templates import TemplateProblem, compile_template, context
+from arbridge.automation.templates import compile_template, context
+from arbridge.errors import TemplateProblem
 from arbridge.insight.segments import Segment
 from arbridge.model.calendar import BusinessCalendar
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion

@@ -28,7 +28,7 @@ from arbridge.automation import (
     load_text,
 )
 from arbridge.automation.firings import Draft
-from arbridge.automation.templates import TemplateProblem
+from arbridge.errors import TemplateProblem
 from arbridge.model.calendar import BusinessCalendar
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from tests.automation.builders import decisions

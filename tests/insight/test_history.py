@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from arbridge.errors import HistoryImportError
 from arbridge.insight.history import (
-    HistoryImportError,
     PaymentRecord,
     parse_history_csv,
     record_from_invoice,

@@ -29,11 +29,10 @@ from arbridge.api import (
     quantize,
 )
 
+# webhooks.py names the error from here.
+from arbridge.api import MappingError as MappingError
+
 VOID_MARK = "Voided"
-
-
-class MappingError(ValueError):
-    """A QuickBooks object that cannot be turned into a canonical one."""
 
 
 def _ref(obj: dict[str, Any], key: str) -> tuple[str | None, str | None]:

@@ -26,6 +26,7 @@ from arbridge.api import (
     Clock,
     DeletedInvoice,
     InboundEvent,
+    MappingError,
     PollResult,
     QuickBooksSettings,
     Source,
@@ -159,7 +160,7 @@ class QuickBooksSource:
         every other object of the batch (and of every later poll) behind it."""
         try:
             yield
-        except (ValueError, KeyError, TypeError) as exc:
+        except (MappingError, ValueError, KeyError, TypeError) as exc:
             self.skipped += 1
             text = str(exc).splitlines()[0][:200]
             log.error("QuickBooks %s %s skipped: %s", entity, row.get("Id", "?"), text)

@@ -28,9 +28,9 @@ from arbridge.api import (
     DisputeStatus,
     Invoice,
     InvoiceStatus,
+    MappingError,
     Money,
     Payment,
-    PermanentError,
     Source,
     SourceVersion,
 )
@@ -49,11 +49,6 @@ _DISPUTE_CLOSED = {
     "prevented": DisputeStatus.WON,
     "lost": DisputeStatus.LOST,
 }
-
-
-class MappingError(PermanentError):
-    """A Stripe object arbridge cannot represent (named, with what is wrong). Re-reading it
-    cannot help, so the engine records it instead of retrying."""
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -26,10 +26,10 @@ from arbridge_clickup.inbound import ClickUpInbound, build_inbound, event_id, ve
 from arbridge_clickup.plugin import connector
 from arbridge_clickup.sink import ClickUpSink
 
-from arbridge.errors import AuthError
+from arbridge.errors import AuthError, WebhookRejected
 from arbridge.model.task import TaskSpec
 from arbridge.ports.connector import TaskChanges
-from arbridge.ports.source import InboundEvent, WebhookRejected
+from arbridge.ports.source import InboundEvent
 from arbridge.settings import Settings
 from arbridge.testing.loopback import LoopbackServer
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from arbridge_quickbooks.mapping import (
-    MappingError,
     linked_invoice_ids,
     parse_time,
     to_customer,
@@ -14,6 +13,7 @@ from arbridge_quickbooks.mapping import (
     to_payment,
 )
 
+from arbridge.api import MappingError
 from arbridge.model.invoice import InvoiceStatus, Source
 from tests.connectors.quickbooks.conftest import sample
 

@@ -14,8 +14,9 @@ from arbridge_quickbooks.emulator import DEMO_VERIFIER_TOKEN
 from arbridge_quickbooks.source import QuickBooksSource
 from arbridge_quickbooks.webhooks import sign, verify
 
+from arbridge.errors import WebhookRejected
 from arbridge.model.invoice import InvoiceStatus
-from arbridge.ports.source import InboundEvent, WebhookRejected
+from arbridge.ports.source import InboundEvent
 from tests.connectors.quickbooks.conftest import Company, sample_bytes
 
 TOKEN = "verifier-token-for-tests"

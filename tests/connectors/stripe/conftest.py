@@ -11,7 +11,8 @@ import httpx
 import pytest
 from arbridge_stripe.source import StripeSource
 
-from arbridge.ports.source import InboundEvent, WebhookRejected
+from arbridge.errors import WebhookRejected
+from arbridge.ports.source import InboundEvent
 
 from .kit import Served, served
 

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from arbridge_stripe.mapping import (
-    MappingError,
     canonical_status,
     invoice_sequence,
     map_customer,
@@ -18,6 +17,7 @@ from arbridge_stripe.mapping import (
     map_payments,
 )
 
+from arbridge.api import MappingError
 from arbridge.errors import PermanentError
 from arbridge.model.invoice import DisputeStatus, InvoiceStatus, Source
 

@@ -10,10 +10,10 @@ import pytest
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
 from arbridge_stripe.emulator import TokenBucket
-from arbridge_stripe.mapping import MappingError
 from arbridge_stripe.source import StripeSource
 from arbridge_stripe.webhooks import to_inbound
 
+from arbridge.api import MappingError
 from arbridge.errors import AuthError, NotFoundError, RateLimitedError, TransientError
 from arbridge.model.invoice import DisputeStatus, InvoiceStatus
 from arbridge.ports.source import SourceBatch

@@ -11,7 +11,7 @@ import stripe
 from arbridge_stripe.emulator import DEMO_WEBHOOK_SECRET
 from arbridge_stripe.source import StripeSource
 
-from arbridge.ports.source import WebhookRejected
+from arbridge.errors import WebhookRejected
 
 from .kit import Served, sample
 
