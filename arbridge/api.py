@@ -19,6 +19,7 @@ from arbridge.errors import (
     TransientError,
     WebhookRejected,
 )
+from arbridge.http_errors import STATUS_ERRORS, StatusTable, make_error, retry_after_s
 from arbridge.logging import SecretRedactor
 from arbridge.model.invoice import (
     Customer,
@@ -53,14 +54,18 @@ from arbridge.ports.source import (
     SourceEmulator,
     SourceHealth,
 )
+from arbridge.retry import CALL_BACKOFF, Backoff, call_with_retries, retry_after_of
 from arbridge.settings import ClickUpSettings, QuickBooksSettings, Settings, StripeSettings
 
 __all__ = [
+    "CALL_BACKOFF",
     "CHOICES",
     "FACTS",
+    "STATUS_ERRORS",
     "TASK_STATUSES",
     "ArbridgeError",
     "AuthError",
+    "Backoff",
     "ClickUpSettings",
     "Clock",
     "CollectorChange",
@@ -99,6 +104,7 @@ __all__ = [
     "SourceEmulator",
     "SourceHealth",
     "SourceVersion",
+    "StatusTable",
     "StripeSettings",
     "SubtaskSpec",
     "SystemClock",
@@ -107,6 +113,10 @@ __all__ = [
     "TaskSpec",
     "TransientError",
     "WebhookRejected",
+    "call_with_retries",
+    "make_error",
     "normalise_fact",
     "quantize",
+    "retry_after_of",
+    "retry_after_s",
 ]

@@ -22,13 +22,13 @@ from typing import Annotated, Any, NoReturn, Protocol
 import typer
 from rich.console import Console
 
+from arbridge.errors import ScenarioError
 from arbridge.insight.disputes import disputes_report
 from arbridge.insight.forecast import (
     Collection,
     Estimate,
     Forecast,
     PayDateEstimate,
-    ScenarioError,
     build_forecast,
     deviation,
     forecast_csv,

@@ -41,6 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from arbridge.errors import ScenarioError
 from arbridge.model.invoice import Invoice
 from arbridge.model.money import minor_units
 
@@ -95,11 +96,8 @@ def estimates_from_predictions(predictions: Iterable[_Prediction]) -> list[Estim
     ]
 
 
-class ScenarioError(ValueError):
-    def __init__(self, text: str, problem: str) -> None:
-        super().__init__(f"invalid what-if {text!r}: {problem}; accepted: {GRAMMAR}")
-        self.text = text
-        self.problem = problem
+def _invalid(text: str, problem: str) -> ScenarioError:
+    return ScenarioError(text, problem, accepted=GRAMMAR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +128,7 @@ class Scenario:
             in (i.customer_id.casefold(), i.customer_key.casefold(), i.customer_name.casefold())
         ]
         if not chosen:
-            raise ScenarioError(self.label, f"no open invoice of customer {self.customer!r}")
+            raise _invalid(self.label, f"no open invoice of customer {self.customer!r}")
         return chosen
 
 
@@ -142,40 +140,38 @@ def parse_scenario(text: str) -> Scenario:
     """``"top:10 delay:5d"`` as a Scenario; ``ScenarioError`` says what is wrong otherwise."""
     label = " ".join(text.split())
     if not label:
-        raise ScenarioError(text, "it is empty")
+        raise _invalid(text, "it is empty")
     found = list(_DELAY.finditer(label))
     if not found:
-        raise ScenarioError(text, "missing 'delay:Nd'")
+        raise _invalid(text, "missing 'delay:Nd'")
     if len(found) > 1:
-        raise ScenarioError(text, "'delay:' appears more than once")
+        raise _invalid(text, "'delay:' appears more than once")
     raw = found[0].group(1)
     days = _DAYS.fullmatch(raw)
     if days is None:
-        raise ScenarioError(
+        raise _invalid(
             text, f"delay must be a whole number of days such as 'delay:5d', got 'delay:{raw}'"
         )
     delay = int(days.group(1))
     if abs(delay) > MAX_DELAY_DAYS:
-        raise ScenarioError(text, f"delay must be at most {MAX_DELAY_DAYS} days, got {delay}")
+        raise _invalid(text, f"delay must be at most {MAX_DELAY_DAYS} days, got {delay}")
     selector = (label[: found[0].start()] + label[found[0].end() :]).strip()
     if not selector:
-        raise ScenarioError(
-            text, "missing which invoices to delay (top:N, customer:ID_OR_NAME or all)"
-        )
+        raise _invalid(text, "missing which invoices to delay (top:N, customer:ID_OR_NAME or all)")
     if selector.casefold() == "all":
         return Scenario(label, "all", delay)
     head, sep, arg = selector.partition(":")
     kind = head.casefold()
     if sep and kind == "top":
         if not arg.isdigit() or int(arg) == 0:
-            raise ScenarioError(text, f"top needs a positive whole number, got 'top:{arg}'")
+            raise _invalid(text, f"top needs a positive whole number, got 'top:{arg}'")
         return Scenario(label, "top", delay, count=int(arg))
     if sep and kind == "customer":
         name = arg.strip().strip("\"'").strip()
         if not name:
-            raise ScenarioError(text, f"customer needs an id or a name, got 'customer:{arg}'")
+            raise _invalid(text, f"customer needs an id or a name, got 'customer:{arg}'")
         return Scenario(label, "customer", delay, customer=name)
-    raise ScenarioError(text, f"unknown selector {selector!r}")
+    raise _invalid(text, f"unknown selector {selector!r}")
 
 
 @dataclass(frozen=True, slots=True)

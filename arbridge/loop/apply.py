@@ -9,7 +9,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import random
 import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from arbridge.core.plan import OpKind, apply_op
 from arbridge.errors import AuthError, PermanentError, TransientError
 from arbridge.model.task import TaskSpec
 from arbridge.ports.connector import SubtaskSpec, TaskChanges, TaskSink
+from arbridge.retry import JOB_BACKOFF, job_backoff, retry_after_of
 from arbridge.store import outbox, repo
 from arbridge.store.db import transaction
 from arbridge.store.outbox import ClaimedOp
@@ -86,20 +86,18 @@ class OutboxWorker:
         *,
         name: str = "worker",
         lease: timedelta = timedelta(seconds=120),
-        retry_base: float = 5.0,
-        retry_max: float = 900.0,
+        retry_base: float = JOB_BACKOFF.first_s,
+        retry_max: float = JOB_BACKOFF.max_s,
     ) -> None:
         self.engine = engine
         self.sink = sink
         self.clock = clock
         self.name = name
         self.lease = lease
-        self.retry_base = retry_base
-        self.retry_max = retry_max
+        self.backoff = job_backoff(retry_base, retry_max)
         self.stats = WorkerStats()
         # Test hook: called with a point name; raising CrashPoint there simulates a crash.
         self.crash_hook: object = None
-        self._random = random.Random()
 
     def _maybe_crash(self, point: str) -> None:
         hook = self.crash_hook
@@ -136,13 +134,6 @@ class OutboxWorker:
             if not busy:
                 stop.wait(idle_wait)
 
-    def _backoff(self, attempts: int, retry_after: float | None) -> float:
-        delay: float = min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1))
-        delay = delay * (0.5 + self._random.random() / 2)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
-
     def _apply(self, op: ClaimedOp) -> None:
         source, _, rest = op.task_key.partition(":")
         bound = log.bind(
@@ -161,11 +152,10 @@ class OutboxWorker:
             raise
         except (TransientError, PermanentError) as exc:
             permanent = isinstance(exc, PermanentError)
-            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
             delay = (
-                self.retry_max
+                self.backoff.max_s
                 if isinstance(exc, AuthError)
-                else self._backoff(op.attempts, retry_after)
+                else self.backoff.delay(op.attempts, retry_after_of(exc))
             )
             at = self.clock.now() + timedelta(seconds=delay)
             with transaction(self.engine) as session:

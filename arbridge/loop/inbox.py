@@ -8,7 +8,6 @@ an event that can never be processed is parked as failed and shown by ``arbridge
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from arbridge.clock import Clock
 from arbridge.errors import AuthError, PermanentError, TransientError
 from arbridge.logging import redactor
 from arbridge.ports.source import InboundEvent
+from arbridge.retry import JOB_BACKOFF, job_backoff, retry_after_of
 from arbridge.store import inbox
 from arbridge.store.db import transaction
 
@@ -44,20 +44,18 @@ class InboxProcessor:
         handlers: dict[str, Handler],
         *,
         lease: timedelta = timedelta(seconds=120),
-        retry_base: float = 5.0,
-        retry_max: float = 900.0,
+        retry_base: float = JOB_BACKOFF.first_s,
+        retry_max: float = JOB_BACKOFF.max_s,
         max_attempts: int = 20,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.handlers = handlers
         self.lease = lease
-        self.retry_base = retry_base
-        self.retry_max = retry_max
+        self.backoff = job_backoff(retry_base, retry_max)
         self.max_attempts = max_attempts
         self.stats = InboxStats()
         self.wake = threading.Event()
-        self._random = random.Random()
 
     def run_once(self, limit: int = 50) -> int:
         """Process up to ``limit`` due events; returns how many were claimed."""
@@ -99,7 +97,7 @@ class InboxProcessor:
             handler(event)
         except (TransientError, AuthError) as exc:
             # AuthError: the source is disconnected; keep the event for after the reconnect.
-            self._retry(item, str(exc), retry_after=getattr(exc, "retry_after", None))
+            self._retry(item, str(exc), retry_after=retry_after_of(exc))
             bound.warning("inbox event rescheduled", error=redactor.scrub(str(exc)))
             return False
         except PermanentError as exc:
@@ -117,10 +115,7 @@ class InboxProcessor:
         if item.attempts >= self.max_attempts:
             self._park(item, f"gave up after {item.attempts} attempts: {error}")
             return
-        delay = min(self.retry_max, self.retry_base * 2 ** max(0, item.attempts - 1))
-        delay *= 0.5 + self._random.random() / 2
-        if retry_after is not None:
-            delay = max(delay, retry_after)
+        delay = self.backoff.delay(item.attempts, retry_after)
         inbox.reschedule(
             self.engine,
             item.id,

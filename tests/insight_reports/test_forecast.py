@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from arbridge.errors import ScenarioError
 from arbridge.insight.forecast import (
     CONTRACTUAL,
     EXPECTED,
     GRAMMAR,
     Estimate,
-    ScenarioError,
     _spread,
     build_forecast,
     deviation,

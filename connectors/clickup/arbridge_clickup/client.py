@@ -9,33 +9,26 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
-import tenacity
 
 from arbridge.api import (
+    STATUS_ERRORS,
     AuthError,
     ClickUpSettings,
     ConnectorError,
-    NotFoundError,
-    PermanentError,
     RateLimitedError,
     TransientError,
+    call_with_retries,
 )
 from arbridge_clickup.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
-BACKOFF_INITIAL_S = 0.5
-BACKOFF_MAX_S = 30.0
-BACKOFF_JITTER_S = 0.5
-# Spread clients that all waited for the same X-RateLimit-Reset.
-RESET_JITTER_S = 1.0
 ERROR_TEXT_LIMIT = 300
 
 # Methods the server treats as "same request, same outcome"; others are only re-sent when the
@@ -45,14 +38,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 # ECODE prefixes that decide the class whatever the HTTP status is.
 ERRORS_BY_ECODE_PREFIX: dict[str, type[ConnectorError]] = {"OAUTH_": AuthError}
-ERRORS_BY_STATUS: dict[int, type[ConnectorError]] = {
-    400: PermanentError,
-    401: AuthError,
-    403: AuthError,
-    404: NotFoundError,
-    408: TransientError,
-    429: RateLimitedError,
-}
 
 
 def error_class(status: int, ecode: str | None) -> type[ConnectorError] | None:
@@ -61,19 +46,8 @@ def error_class(status: int, ecode: str | None) -> type[ConnectorError] | None:
         for prefix, cls in ERRORS_BY_ECODE_PREFIX.items():
             if ecode.startswith(prefix):
                 return cls
-    if status < 400:
-        return None
-    if status in ERRORS_BY_STATUS:
-        return ERRORS_BY_STATUS[status]
-    if status >= 500:
-        return TransientError
-    return PermanentError
-
-
-def backoff(attempt: int) -> float:
-    """Exponential wait after the ``attempt``-th failure, with jitter so clients drift apart."""
-    exponential = BACKOFF_INITIAL_S * 2.0 ** (attempt - 1)
-    return min(BACKOFF_MAX_S, exponential) + random.uniform(0, BACKOFF_JITTER_S)
+    # ClickUp means by each status what the shared table says.
+    return STATUS_ERRORS.error_class(status)
 
 
 def auth_header(token: str) -> str:
@@ -152,16 +126,13 @@ class ClickUpClient:
         """
         method = method.upper()
         resend_any = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._max_retries + 1),
-            retry=tenacity.retry_if_exception_type(TransientError),
-            wait=self._wait,
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
         try:
-            return retrying(self._send_once, method, path, params, json, resend_any)
+            return call_with_retries(
+                lambda: self._send_once(method, path, params, json, resend_any),
+                retries=self._max_retries,
+                sleep=self._sleep,
+                on_retry=self._log_retry,
+            )
         except _NotResent as stop:
             raise stop.error from None
 
@@ -258,22 +229,8 @@ class ClickUpClient:
             status=response.status_code,
         )
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return exc.retry_after + random.uniform(0, RESET_JITTER_S)
-        return backoff(state.attempt_number)
-
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "%s; retry %d of %d in %.1fs",
-            exc,
-            state.attempt_number,
-            self._max_retries,
-            wait,
-        )
+    def _log_retry(self, error: BaseException, attempt: int, wait: float) -> None:
+        log.warning("%s; retry %d of %d in %.1fs", error, attempt, self._max_retries, wait)
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:

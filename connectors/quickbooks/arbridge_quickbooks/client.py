@@ -5,7 +5,7 @@ session: that one is synchronous on ``requests`` with an ``intuit-oauth`` client
 its discovery document when built, has no refresh on 401, no throttling or backoff, and maps
 5010 to its base exception. Here every request goes through :meth:`QuickBooksClient.request`,
 so the realm limits (500/min, 10 in flight), ``minorversion``, the 401-refresh-once rule, the
-tenacity retries of transient failures and the Fault table apply everywhere. Amounts are
+shared in-call retries of transient failures and the Fault table apply everywhere. Amounts are
 decoded as ``Decimal`` straight from the JSON text, never through ``float``.
 
 Raised errors never carry the httpx request (it holds the bearer token).
@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import tenacity
 
-from arbridge.api import AuthError, ConnectorError, QuickBooksSettings, TransientError
+from arbridge.api import (
+    AuthError,
+    ConnectorError,
+    QuickBooksSettings,
+    TransientError,
+    call_with_retries,
+    make_error,
+)
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.faults import error_for
 from arbridge_quickbooks.ratelimit import RealmLimiter
@@ -34,8 +39,6 @@ log = logging.getLogger(__name__)
 PRODUCTION_API = "https://quickbooks.api.intuit.com"
 SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com"
 MAX_RESULTS = 1000  # Intuit's cap per query page
-BACKOFF_INITIAL_S = 0.5
-BACKOFF_MAX_S = 30.0
 
 
 def api_base_url(settings: QuickBooksSettings) -> str:
@@ -94,15 +97,12 @@ class QuickBooksClient:
         Transient failures are retried up to ``max_retries`` times: the source only reads,
         and the query endpoint is a read even though it is a POST.
         """
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._settings.max_retries + 1),
-            retry=tenacity.retry_if_exception_type(TransientError),
-            wait=self._wait,
+        return call_with_retries(
+            lambda: self._send_once(method.upper(), path, params, json_body, text_body),
+            retries=self._settings.max_retries,
             sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
+            on_retry=_log_retry,
         )
-        return retrying(self._send_once, method.upper(), path, params, json_body, text_body)
 
     def query(self, statement: str) -> dict[str, Any]:
         """The ``QueryResponse`` of one query statement (the entity key is absent when empty)."""
@@ -233,23 +233,14 @@ class QuickBooksClient:
             text = text.replace(secret, "***")
         if text == str(error):
             return error
-        if isinstance(error, TransientError):
-            return type(error)(
-                text, status=error.status, code=error.code, retry_after=error.retry_after
-            )
-        return type(error)(text, status=error.status, code=error.code)
+        retry_after = error.retry_after if isinstance(error, TransientError) else None
+        return make_error(
+            type(error), text, status=error.status, code=error.code, retry_after=retry_after
+        )
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return exc.retry_after + random.uniform(0, 1.0)
-        base = BACKOFF_INITIAL_S * 2.0 ** (state.attempt_number - 1)
-        return min(BACKOFF_MAX_S, base) + random.uniform(0, 0.5)
 
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("%s; retry %d in %.1fs", exc, state.attempt_number, wait)
+def _log_retry(error: BaseException, attempt: int, wait: float) -> None:
+    log.warning("%s; retry %d in %.1fs", error, attempt, wait)
 
 
 def _json_default(value: Any) -> Any:

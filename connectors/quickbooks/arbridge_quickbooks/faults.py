@@ -15,6 +15,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from arbridge.api import (
+    STATUS_ERRORS,
     AuthError,
     ConnectorError,
     NotFoundError,
@@ -133,6 +134,9 @@ _CLASS_BY_CODE: dict[str, type[ConnectorError]] = {
     "610": NotFoundError,
     "6190": AuthError,
 }
+# A 403 without an authentication Fault code is a refused request, not a refused token
+# (Intuit has also sent throttling as 403, recognised by its Fault code above).
+STATUS_ERRORS_QBO = STATUS_ERRORS.extend({403: PermanentError})
 
 
 def error_class(status: int, fault: Fault | None) -> type[ConnectorError] | None:
@@ -148,17 +152,10 @@ def error_class(status: int, fault: Fault | None) -> type[ConnectorError] | None
             return _CLASS_BY_CODE[code]
         if re.fullmatch(r"1\d{4,}", code):
             return TransientError  # >= 10000: SevereException, Intuit's side
-    if status == 429:
-        return RateLimitedError
-    if status == 401:
-        return AuthError
-    if status in (408, 502, 503, 504) or status >= 500:
-        return TransientError
-    if status == 404:
-        return NotFoundError
-    if status >= 400 or fault is not None:
-        return PermanentError
-    return None
+    by_status = STATUS_ERRORS_QBO.error_class(status)
+    if by_status is None and fault is not None:
+        return PermanentError  # a Fault inside a 200
+    return by_status
 
 
 def error_for(status: int, content: bytes, what: str) -> ConnectorError | None:

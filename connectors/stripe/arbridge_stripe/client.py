@@ -11,7 +11,6 @@ documented field names and is tested against ``fixtures3.json`` samples.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +20,9 @@ from urllib.parse import quote
 import stripe
 
 from arbridge.api import (
+    STATUS_ERRORS,
     AuthError,
+    Backoff,
     ConnectorError,
     NotFoundError,
     PermanentError,
@@ -29,12 +30,20 @@ from arbridge.api import (
     SecretRedactor,
     StripeSettings,
     TransientError,
+    call_with_retries,
+    make_error,
+    retry_after_s,
 )
 
 T = TypeVar("T")
 PAGE_SIZE = 100
-RATE_LIMIT_BACKOFF_S = 1.0
-RATE_LIMIT_BACKOFF_MAX_S = 20.0
+# The library retries everything but 429s; those are retried here: 1 s, 2 s, 4 s ... up to
+# 20 s (a longer Retry-After too), plus up to a quarter second.
+RATE_LIMIT_BACKOFF = Backoff(
+    first_s=1.0, max_s=20.0, jitter_s=0.25, retry_after_jitter_s=0.25, retry_after_max_s=20.0
+)
+# Stripe answers 409 to a request that collided with another on the same object: try again.
+STATUS_ERRORS_STRIPE = STATUS_ERRORS.extend({409: TransientError})
 
 # The events arbridge subscribes to and polls for (``types[]`` takes at most 20).
 EVENT_TYPES: tuple[str, ...] = (
@@ -60,17 +69,6 @@ EVENT_TYPES: tuple[str, ...] = (
 class Page:
     data: list[dict[str, Any]]
     has_more: bool
-
-
-def _retry_after(exc: stripe.StripeError) -> float | None:
-    headers = exc.headers or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 def _body_code(body: object) -> str | None:
@@ -101,17 +99,20 @@ def map_error(exc: stripe.StripeError, what: str, redactor: SecretRedactor) -> C
             status=status,
             code=code,
         )
-    if isinstance(exc, stripe.RateLimitError) or status == 429:
-        return RateLimitedError(message, status=status, code=code, retry_after=_retry_after(exc))
-    if isinstance(exc, stripe.APIConnectionError):
-        return TransientError(message, status=status, code=code)
-    if status == 404 or code == "resource_missing":
-        return NotFoundError(message, status=status, code=code)
-    if status is not None and (status >= 500 or status == 409):
-        return TransientError(message, status=status, code=code)
-    if isinstance(exc, stripe.APIError) and status is None:
-        return TransientError(message, status=status, code=code)
-    return PermanentError(message, status=status, code=code)
+    cls: type[ConnectorError]
+    if isinstance(exc, stripe.RateLimitError):
+        cls = RateLimitedError
+    elif isinstance(exc, stripe.APIConnectionError):
+        cls = TransientError
+    elif code == "resource_missing":
+        cls = NotFoundError
+    elif status is None:
+        # No answer to classify: an API error is the service's side, anything else ours.
+        cls = TransientError if isinstance(exc, stripe.APIError) else PermanentError
+    else:
+        cls = STATUS_ERRORS_STRIPE.error_class(status) or PermanentError
+    retry_after = retry_after_s(exc.headers) if issubclass(cls, RateLimitedError) else None
+    return make_error(cls, message, status=status, code=code, retry_after=retry_after)
 
 
 def _id_of(value: Any) -> str | None:
@@ -154,17 +155,23 @@ class StripeApi:
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """``fn`` with errors mapped. The library retries connection errors, 409s and 5xx but
         never a 429, so a rate-limited read is retried here, as many times and backing off."""
-        for attempt in range(self._max_retries + 1):
+
+        def attempt() -> T:
             try:
                 return fn()
             except stripe.StripeError as exc:
-                # "from None": the library's exception keeps the request and its headers.
                 error = map_error(exc, what, self._redactor)
-            if not isinstance(error, RateLimitedError) or attempt == self._max_retries:
-                raise error from None
-            wait = error.retry_after or RATE_LIMIT_BACKOFF_S * 2**attempt
-            self._sleep(min(wait, RATE_LIMIT_BACKOFF_MAX_S) + random.uniform(0, 0.25))
-        raise AssertionError("unreachable")  # pragma: no cover
+            # Raised outside the handler: the library's exception keeps the request and its
+            # headers, and must not travel on as ``__context__``.
+            raise error
+
+        return call_with_retries(
+            attempt,
+            retries=self._max_retries,
+            sleep=self._sleep,
+            policy=RATE_LIMIT_BACKOFF,
+            retry_if=lambda error: isinstance(error, RateLimitedError),
+        )
 
     def _get(
         self, what: str, path: str, params: dict[str, Any], account: str | None
