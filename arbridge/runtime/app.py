@@ -7,7 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -23,6 +24,13 @@ from arbridge.loop.rules import RulesRunner
 from arbridge.model.invoice import Customer, Invoice
 from arbridge.ports.connector import RemoteTask, TaskSink, discover
 from arbridge.runtime.intake import CollectorIntake, Intake
+from arbridge.runtime.schedule import (
+    JOIN_TIMEOUT_S,
+    Consumer,
+    Consumers,
+    PeriodicJob,
+    build_scheduler,
+)
 from arbridge.settings import Settings
 from arbridge.store import inbox, outbox, repo
 from arbridge.store.db import check_reachable, make_engine, transaction
@@ -236,11 +244,7 @@ class App:
         queued = self.reconciler.resync_all(reason="sync --once")
         self.run_rules()
         applied = 0 if self.dry_run else self.drain(self.settings.sync.workers)
-        if not self.dry_run:
-            with transaction(self.engine) as session:
-                repo.set_cursor(
-                    session, LAST_RESYNC, self.clock.now().isoformat(), self.clock.now()
-                )
+        self._mark_resynced()
         with transaction(self.engine) as session:
             stats = outbox.stats(session, self.clock.now())
         return SyncReport(
@@ -261,95 +265,85 @@ class App:
             thread.join()
         return sum(w.stats.applied for w in pool)
 
-    def run(self, stop: threading.Event, *, serve: bool = True) -> None:
-        """The daemon until ``stop`` is set: outbox workers, the webhook server and its inbox
-        worker, source polls on their schedules and a periodic full resync."""
-        workers = [self.worker(f"worker-{i + 1}") for i in range(self.settings.sync.workers)]
-        threads = [
-            threading.Thread(
-                target=w.run_forever,
-                args=(stop,),
-                kwargs={"idle_wait": 0.1},
-                name=w.name,
-                daemon=True,
-            )
-            for w in workers
-        ]
-        threads.append(
-            threading.Thread(
-                target=self.intake.inbox.run_forever, args=(stop,), name="inbox", daemon=True
-            )
-        )
-        scheduler = self._poll_scheduler()
-        server = None
-        watcher = None
+    def resync(self) -> int:
+        """The periodic full resync: every task re-derived, what differs queued."""
+        queued = self.reconciler.resync_all(reason="periodic resync")
+        self._mark_resynced()
+        log.info("periodic resync done", queued=queued)
+        return queued
+
+    def _mark_resynced(self) -> None:
+        if self.dry_run:
+            return
+        with transaction(self.engine) as session:
+            now = self.clock.now()
+            repo.set_cursor(session, LAST_RESYNC, now.isoformat(), now)
+
+    def read_back(self) -> int:
+        """The scheduled read-back: :meth:`verify`, logged."""
+        drifted = self.verify()
+        log.info("tasks read back", drifted=drifted)
+        return drifted
+
+    def periodic_jobs(self) -> list[PeriodicJob]:
+        """Everything the daemon does on a timer, in the order of a first pass: read the tasks
+        back, refresh predictions, resync, tick the rules; and each source's poll."""
+        sync = self.settings.sync
+        jobs = []
         if not self.dry_run:
-            # The server first: a port already in use stops start-up before anything runs.
-            if serve:
-                server = self._start_server()
-                self.http_server = server
-            for thread in threads:
-                thread.start()
-            scheduler.start()
-        if self.rules is not None:
-            # Rule files edited on disk are validated and, when valid, take over.
-            watcher = self.rules.watch(stop)
+            jobs.append(PeriodicJob("read-back", sync.verify_every_s, self.read_back))
+        jobs += [
+            PeriodicJob("insight", sync.interval_s, self.refresh_insight),
+            PeriodicJob("resync", sync.interval_s, self.resync),
+            PeriodicJob("rules", sync.interval_s, self.run_rules),
+        ]
+        if not self.dry_run:
+            jobs += [
+                PeriodicJob(
+                    f"poll-{name}", self.intake.poll_interval(name), poller.poll_once, False
+                )
+                for name, poller in self.intake.pollers.items()
+            ]
+        return jobs
+
+    def consumers(self) -> list[Consumer]:
+        """The threads that wait for work: outbox workers and the webhook inbox worker."""
+        if self.dry_run:
+            return []
+        workers = [self.worker(f"worker-{i + 1}") for i in range(self.settings.sync.workers)]
+        return [
+            *(Consumer(w.name, partial(w.run_forever, idle_wait=0.1)) for w in workers),
+            Consumer("inbox", self.intake.inbox.run_forever),
+        ]
+
+    def run(self, stop: threading.Event, *, serve: bool = True) -> None:
+        """The daemon until ``stop`` is set: the webhook server, the consumers and the jobs."""
+        # The server first: a port already in use stops start-up before anything runs.
+        if serve and not self.dry_run:
+            self.http_server = self._start_server()
+        consumers = Consumers(self.consumers())
+        scheduler = build_scheduler(self.periodic_jobs())
+        consumers.start(stop)
+        scheduler.start()
+        # Rule files edited on disk are validated and, when valid, take over.
+        watcher = self.rules.watch(stop) if self.rules is not None else None
         log.info(
             "arbridge running",
-            workers=len(workers),
+            workers=len(consumers.consumers),
             sources=sorted(self.intake.pollers),
             dry_run=self.dry_run,
         )
-        verified_at: datetime | None = None
-        every = timedelta(seconds=self.settings.sync.verify_every_s)
-        while not stop.is_set():
-            try:
-                if not self.dry_run and (
-                    verified_at is None or self.clock.now() - verified_at >= every
-                ):
-                    log.info("tasks read back", drifted=self.verify())
-                    verified_at = self.clock.now()
-                self.refresh_insight()
-                queued = self.reconciler.resync_all(reason="periodic resync")
-                self.run_rules()
-                if not self.dry_run:
-                    with transaction(self.engine) as session:
-                        repo.set_cursor(
-                            session, LAST_RESYNC, self.clock.now().isoformat(), self.clock.now()
-                        )
-                log.info("periodic resync done", queued=queued)
-            except Exception:
-                log.exception("periodic resync failed; retrying next interval")
-            stop.wait(self.settings.sync.interval_s)
+        while not stop.wait(1.0):
+            pass
         self.intake.inbox.wake.set()
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
-        if server is not None:
-            server.stop()
+        scheduler.shutdown(wait=True)
+        if self.http_server is not None:
+            self.http_server.stop()
             self.http_server = None
-        for thread in [*threads, *([watcher] if watcher is not None else [])]:
-            if thread.is_alive():
-                thread.join(timeout=30)
+        consumers.join()
+        if watcher is not None:
+            watcher.join(timeout=JOIN_TIMEOUT_S)
         log.info("arbridge stopped")
-
-    def _poll_scheduler(self) -> Any:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        scheduler = BackgroundScheduler(timezone="UTC")
-        for name, poller in self.intake.pollers.items():
-            interval = self.intake.poll_interval(name)
-            # First poll at once (the backfill when the store is new), then on the interval;
-            # a poll still running when the next is due is not started twice.
-            scheduler.add_job(
-                poller.poll_once,
-                "interval",
-                seconds=interval,
-                id=f"poll-{name}",
-                next_run_time=datetime.now(UTC),
-                max_instances=1,
-                coalesce=True,
-            )
-        return scheduler
 
     def _start_server(self) -> Any:
         from arbridge.web.app import create_web_app
