@@ -329,7 +329,7 @@ class App:
         watcher = self.rules.watch(stop) if self.rules is not None else None
         log.info(
             "arbridge running",
-            workers=len(consumers.consumers),
+            workers=self.settings.sync.workers,
             sources=sorted(self.intake.pollers),
             dry_run=self.dry_run,
         )

@@ -14,15 +14,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from arbridge.api import FactKind, normalise_fact
+from arbridge.api import FactKind, MappingError, normalise_fact
 from arbridge_clickup.schema import FieldDef
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOON = time(12, 0)
 
 
-class ValueConversionError(ValueError):
-    """A canonical value that the target field cannot hold."""
+class ValueConversionError(MappingError, ValueError):
+    """A value that a ClickUp field cannot hold, or that cannot be read back from one.
+
+    Still a ``ValueError``: it is the conversion functions' "not a value of this kind"."""
 
 
 def number_to_clickup(canonical: str) -> int | float:
