@@ -39,10 +39,21 @@ def satisfied(effect: PlannedOp, state: dict[str, Any]) -> bool:
 
 
 def plan_effects(effects: Iterable[PlannedOp], state: dict[str, Any]) -> list[PlannedOp]:
-    """The effects, in their order, that a task in ``state`` does not show yet (each once)."""
+    """The effects, in their order, that a task in ``state`` does not show yet (each once).
+    A field given twice wants its last value: planning the earlier one too would cost a
+    request now and another on every replan."""
+    wanted = list(effects)
+    last = {_field(e): index for index, e in enumerate(wanted) if _field(e) is not None}
     ops: list[PlannedOp] = []
-    for effect in effects:
+    for index, effect in enumerate(wanted):
+        name = _field(effect)
+        if name is not None and last[name] != index:
+            continue
         if not satisfied(effect, state):
             ops.append(effect)
             state = apply_op(state, effect.kind, effect.payload)
     return ops
+
+
+def _field(effect: PlannedOp) -> str | None:
+    return str(effect.payload["field"]) if effect.kind is OpKind.SET_RULE_FIELD else None

@@ -22,6 +22,7 @@ from arbridge.automation.engine import Firing
 from arbridge.automation.templates import TemplateProblem
 from arbridge.loop.contributions import Wanted, contribute
 from arbridge.loop.reconcile import Reconciler
+from arbridge.model.invoice import Invoice
 from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import CollectionRow, FiringRow
@@ -52,6 +53,10 @@ class FiringRecorder:
     def apply(self, firing: Firing, now: datetime) -> None:
         """Record ``firing`` and plan what it wants, unless it was recorded before."""
         with transaction(self.engine, rollback=self.dry_run) as session:
+            # The invoice first, as every writer of it does: a firing, a source change and a
+            # collector's edit of the same invoice then plan one after the other, never from
+            # the same planned state, and a firing applied twice at once is seen recorded.
+            stored = repo.lock_invoice(session, firing.invoice_key)
             if recorded(session, firing.invoice_key, firing.occurrence_key):
                 self.stats.skipped_already_fired += 1
                 return
@@ -79,8 +84,8 @@ class FiringRecorder:
             row.updated_at = now
             session.add(row)
             session.flush()
-            invoice = repo.get_invoice(session, firing.invoice_key)
-            if invoice is not None:
+            if stored is not None:
+                invoice = Invoice.model_validate(stored.data)
                 self.reconciler.replan(
                     session, invoice, reason=f"rule {firing.rule_id}", effects=wanted.effects
                 )
