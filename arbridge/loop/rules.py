@@ -36,7 +36,15 @@ from arbridge.store import repo
 from arbridge.store.db import transaction
 from arbridge.store.tables import FiringRow
 
-__all__ = ["OVERDUE", "OVERDUE_MARKER", "RULES_STATUS", "RulesRunner", "RunStats"]
+__all__ = [
+    "OVERDUE",
+    "OVERDUE_MARKER",
+    "RULES_STATUS",
+    "RulesRunner",
+    "RunStats",
+    "configured_files",
+    "load_configured_rules",
+]
 
 log = structlog.get_logger(__name__)
 
