@@ -12,8 +12,8 @@ from arbridge.clock import FakeClock
 from arbridge.core.desired import RuleState, desired_task
 from arbridge.loop.apply import OutboxWorker
 from arbridge.loop.collector import CollectorChange, apply_collector_change, held_status
-from arbridge.loop.reconcile import Reconciler, rule_state
 from arbridge.loop.facts import collection_state
+from arbridge.loop.reconcile import Reconciler, rule_state
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.model.task import FACTS
 from arbridge.store import repo
