@@ -1,47 +1,40 @@
 """Diff a desired task against the state queued operations will leave it in: the fewest requests.
 
-Pure functions only. ``apply_op`` gives the state after an operation; the planner's contract is
-that planning again after applying its own plan yields nothing.
+Pure functions only. The desired task is the mirror (``TaskSpec``, with the rules' status,
+priority and assignees folded in) plus the rules' desired effects (tags, rule fields, comments,
+subtasks; see ``arbridge.core.effects``). The planner's contract: planning again after applying
+its own plan yields nothing, and it never names a field, tag or marker the desired task does
+not carry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
 
+from arbridge.core.effects import plan_effects
+from arbridge.core.ops import CORE, OpKind, PlannedOp, apply_op, merge_payloads
 from arbridge.model.task import TaskSpec
 
-CORE = ("name", "description", "status", "due_date", "priority")
+__all__ = ["CORE", "OpKind", "PlannedOp", "apply_op", "merge_payloads", "plan"]
 
 
-class OpKind(StrEnum):
-    CREATE_TASK = "create_task"
-    UPDATE_TASK = "update_task"
-    SET_FIELD = "set_field"
-    POST_COMMENT = "post_comment"
-    # Rule actions on the task; the mirror's planner never makes these.
-    ADD_TAG = "add_tag"
-    SET_RULE_FIELD = "set_rule_field"
-    CREATE_SUBTASK = "create_subtask"
+def plan(
+    desired: TaskSpec, planned: dict[str, Any] | None, effects: Sequence[PlannedOp] = ()
+) -> list[PlannedOp]:
+    """The operations that take a task from ``planned`` (None: no task yet) to ``desired``
+    showing ``effects``: the mirror's first, then the effects in their order."""
+    ops = _mirror(desired, planned)
+    if not effects:
+        return ops
+    state = planned
+    for op in ops:
+        state = apply_op(state, op.kind, op.payload)
+    assert state is not None  # a missing task is created by the mirror's first op
+    return ops + plan_effects(effects, state)
 
 
-@dataclass(frozen=True)
-class PlannedOp:
-    kind: OpKind
-    payload: dict[str, Any]
-
-    @property
-    def coalesce_key(self) -> str | None:
-        """Ops with the same key on one task can be merged while neither has been sent."""
-        if self.kind is OpKind.UPDATE_TASK:
-            return "update"
-        if self.kind is OpKind.SET_FIELD:
-            return f"field:{self.payload['fact']}"
-        return None
-
-
-def plan(desired: TaskSpec, planned: dict[str, Any] | None) -> list[PlannedOp]:
+def _mirror(desired: TaskSpec, planned: dict[str, Any] | None) -> list[PlannedOp]:
     want = desired.state()
     if planned is None:
         return [PlannedOp(OpKind.CREATE_TASK, {"spec": want})]
@@ -60,50 +53,3 @@ def plan(desired: TaskSpec, planned: dict[str, Any] | None) -> list[PlannedOp]:
         if fact not in have_fields or have_fields[fact] != value:
             ops.append(PlannedOp(OpKind.SET_FIELD, {"fact": fact, "value": value}))
     return ops
-
-
-def apply_op(state: dict[str, Any] | None, kind: OpKind, payload: dict[str, Any]) -> dict[str, Any]:
-    """The task state after ``kind``/``payload`` succeeded on a task in ``state``."""
-    if kind is OpKind.CREATE_TASK:
-        return dict(payload["spec"])
-    if state is None:
-        raise ValueError(f"{kind.value} before the task exists")
-    new = dict(state)
-    if kind is OpKind.UPDATE_TASK:
-        for name in CORE:
-            if name in payload:
-                new[name] = payload[name]
-        if "assignees_add" in payload or "assignees_remove" in payload:
-            current = set(new.get("assignees", []))
-            current |= set(payload.get("assignees_add", []))
-            current -= set(payload.get("assignees_remove", []))
-            new["assignees"] = sorted(current)
-    elif kind is OpKind.SET_FIELD:
-        fields = dict(new.get("fields", {}))
-        fields[payload["fact"]] = payload["value"]
-        new["fields"] = fields
-    elif kind is OpKind.ADD_TAG:
-        new["tags"] = sorted({*new.get("tags", []), payload["tag"]})
-    elif kind is OpKind.SET_RULE_FIELD:
-        new["rule_fields"] = {**new.get("rule_fields", {}), payload["field"]: payload["value"]}
-    elif kind is OpKind.CREATE_SUBTASK:
-        new["subtasks"] = sorted({*new.get("subtasks", []), payload["marker"]})
-    return new
-
-
-def merge_payloads(kind: OpKind, older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
-    """One payload with the effect of ``older`` then ``newer``."""
-    if kind is OpKind.SET_FIELD:
-        return dict(newer)
-    if kind is not OpKind.UPDATE_TASK:
-        raise ValueError(f"{kind.value} operations are never merged")
-    merged = {k: v for k, v in older.items() if k in CORE}
-    merged.update({k: v for k, v in newer.items() if k in CORE})
-    add = set(older.get("assignees_add", [])) - set(newer.get("assignees_remove", []))
-    add |= set(newer.get("assignees_add", []))
-    remove = set(older.get("assignees_remove", [])) - set(newer.get("assignees_add", []))
-    remove |= set(newer.get("assignees_remove", []))
-    if add or remove:
-        merged["assignees_add"] = sorted(add)
-        merged["assignees_remove"] = sorted(remove)
-    return merged

@@ -10,6 +10,7 @@ changes nothing.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ import structlog
 from sqlalchemy import Engine
 
 from arbridge.clock import Clock
-from arbridge.core.plan import OpKind, apply_op
+from arbridge.core.ops import OpKind, apply_op
 from arbridge.errors import AuthError, PermanentError, TransientError
 from arbridge.model.task import TaskSpec
 from arbridge.ports.connector import SubtaskSpec, TaskChanges, TaskSink
@@ -200,52 +201,76 @@ class OutboxWorker:
 
     def _execute(self, op: ClaimedOp, task_id: str | None) -> tuple[str | None, dict[str, object]]:
         if op.kind is OpKind.CREATE_TASK:
-            spec = TaskSpec.model_validate(op.payload["spec"])
-            if op.attempts > 1 or task_id is not None:
-                # An earlier attempt may have created the task before the process died.
-                found = task_id or self.sink.find_task(spec.key)
-                if found is not None:
-                    self.stats.adopted += 1
-                    log.info("existing task adopted", task_key=op.task_key, task_id=found)
-                    return found, {"adopted": found}
-            self._maybe_crash("before_create")
-            created = self.sink.create_task(spec)
-            return created, {"created": created}
+            return self._create_task(op, task_id)
         if task_id is None:
             raise PermanentError(f"no task recorded for {op.task_key}; its create has not run")
-        if op.kind is OpKind.UPDATE_TASK:
-            self.sink.update_task(task_id, changes_from(op.payload))
-        elif op.kind is OpKind.SET_FIELD:
-            value = op.payload["value"]
-            self.sink.set_field(
-                task_id, str(op.payload["fact"]), None if value is None else str(value)
-            )
-        elif op.kind is OpKind.POST_COMMENT:
-            marker = str(op.payload["marker"])
-            if op.attempts > 1:
-                # The comment may have been posted before the process died: never post it twice.
-                found = self.sink.find_comment(task_id, marker)
-                if found is not None:
-                    return task_id, {"adopted_comment": found}
-            self._maybe_crash("before_comment")
-            comment = self.sink.post_comment(task_id, comment_text(op.payload))
-            return task_id, {"comment": comment}
-        elif op.kind is OpKind.ADD_TAG:
-            # ClickUp keeps a set of tags: a retry after a lost answer adds nothing.
-            self.sink.add_tag(task_id, str(op.payload["tag"]))
-        elif op.kind is OpKind.SET_RULE_FIELD:
-            value = op.payload["value"]
-            if op.payload.get("date") and isinstance(value, str):
-                value = date.fromisoformat(value)
-            self.sink.set_rule_field(task_id, str(op.payload["field"]), value)
-        elif op.kind is OpKind.CREATE_SUBTASK:
-            subtask = subtask_from(op.payload)
-            if op.attempts > 1:
-                # The subtask may exist from an attempt that died before its commit.
-                found = self.sink.find_subtask(task_id, subtask.marker)
-                if found is not None:
-                    return task_id, {"adopted_subtask": found}
-            self._maybe_crash("before_subtask")
-            created = self.sink.create_subtask(task_id, subtask)
-            return task_id, {"subtask": created}
-        return task_id, {"payload": op.payload}
+        # One sink method per operation kind: a new action adds its kind and method here.
+        return task_id, _SINK_METHODS[op.kind](self, op, task_id)
+
+    def _create_task(
+        self, op: ClaimedOp, task_id: str | None
+    ) -> tuple[str | None, dict[str, object]]:
+        spec = TaskSpec.model_validate(op.payload["spec"])
+        if op.attempts > 1 or task_id is not None:
+            # An earlier attempt may have created the task before the process died.
+            found = task_id or self.sink.find_task(spec.key)
+            if found is not None:
+                self.stats.adopted += 1
+                log.info("existing task adopted", task_key=op.task_key, task_id=found)
+                return found, {"adopted": found}
+        self._maybe_crash("before_create")
+        created = self.sink.create_task(spec)
+        return created, {"created": created}
+
+    def _update_task(self, op: ClaimedOp, task_id: str) -> dict[str, object]:
+        self.sink.update_task(task_id, changes_from(op.payload))
+        return {"payload": op.payload}
+
+    def _set_field(self, op: ClaimedOp, task_id: str) -> dict[str, object]:
+        value = op.payload["value"]
+        self.sink.set_field(task_id, str(op.payload["fact"]), None if value is None else str(value))
+        return {"payload": op.payload}
+
+    def _post_comment(self, op: ClaimedOp, task_id: str) -> dict[str, object]:
+        marker = str(op.payload["marker"])
+        if op.attempts > 1:
+            # The comment may have been posted before the process died: never post it twice.
+            found = self.sink.find_comment(task_id, marker)
+            if found is not None:
+                return {"adopted_comment": found}
+        self._maybe_crash("before_comment")
+        return {"comment": self.sink.post_comment(task_id, comment_text(op.payload))}
+
+    def _add_tag(self, op: ClaimedOp, task_id: str) -> dict[str, object]:
+        # The task tool keeps a set of tags: a retry after a lost answer adds nothing.
+        self.sink.add_tag(task_id, str(op.payload["tag"]))
+        return {"payload": op.payload}
+
+    def _set_rule_field(self, op: ClaimedOp, task_id: str) -> dict[str, object]:
+        value = op.payload["value"]
+        if op.payload.get("date") and isinstance(value, str):
+            value = date.fromisoformat(value)
+        self.sink.set_rule_field(task_id, str(op.payload["field"]), value)
+        return {"payload": op.payload}
+
+    def _create_subtask(self, op: ClaimedOp, task_id: str) -> dict[str, object]:
+        subtask = subtask_from(op.payload)
+        if op.attempts > 1:
+            # The subtask may exist from an attempt that died before its commit.
+            found = self.sink.find_subtask(task_id, subtask.marker)
+            if found is not None:
+                return {"adopted_subtask": found}
+        self._maybe_crash("before_subtask")
+        return {"subtask": self.sink.create_subtask(task_id, subtask)}
+
+
+# How each operation on an existing task reaches the sink (creating the task is the one kind
+# that runs without a task id; ``_execute`` handles it first).
+_SINK_METHODS: dict[OpKind, Callable[[OutboxWorker, ClaimedOp, str], dict[str, object]]] = {
+    OpKind.UPDATE_TASK: OutboxWorker._update_task,
+    OpKind.SET_FIELD: OutboxWorker._set_field,
+    OpKind.POST_COMMENT: OutboxWorker._post_comment,
+    OpKind.ADD_TAG: OutboxWorker._add_tag,
+    OpKind.SET_RULE_FIELD: OutboxWorker._set_rule_field,
+    OpKind.CREATE_SUBTASK: OutboxWorker._create_subtask,
+}

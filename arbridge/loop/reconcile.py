@@ -1,7 +1,13 @@
-"""Accept a canonical change and queue the task operations it implies, in one transaction."""
+"""Accept a canonical change and queue the task operations it implies, in one transaction.
+
+The one way into the outbox: a source change, a resync and a rule firing all come here, build
+the desired task (the mirror, the rules' status, priority and assignees, and a firing's desired
+effects), let the pure planner diff it against the planned state, and queue the difference.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -15,7 +21,8 @@ from sqlmodel import Session
 from arbridge.clock import Clock
 from arbridge.core.desired import RuleState, desired_task
 from arbridge.core.held import collector_hold, keep_unmapped_status
-from arbridge.core.plan import PlannedOp, apply_op, plan
+from arbridge.core.ops import PlannedOp, apply_op
+from arbridge.core.plan import plan
 from arbridge.insight.checks import check_invoice, summarise
 from arbridge.loop.predictions import InsightEngine, get_predictions, insight_facts
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus
@@ -137,9 +144,17 @@ class Reconciler:
                 )
         return ops
 
-    def replan(self, session: Session, invoice: Invoice, *, reason: str) -> list[PlannedOp]:
-        """Plan one invoice inside a caller's transaction (a rule changed what it should be)."""
-        return self._plan_in(session, invoice, None, reason)
+    def replan(
+        self,
+        session: Session,
+        invoice: Invoice,
+        *,
+        reason: str,
+        effects: Sequence[PlannedOp] = (),
+    ) -> list[PlannedOp]:
+        """Plan one invoice inside a caller's transaction (a rule changed what it should be;
+        ``effects``: what the firing wants on the task besides, see ``arbridge.core.effects``)."""
+        return self._plan_in(session, invoice, None, reason, effects=effects)
 
     def resync_all(self, *, reason: str = "resync", batch: int = 200) -> int:
         """Re-derive every stored invoice, a batch per transaction; returns operations queued."""
@@ -166,6 +181,7 @@ class Reconciler:
         link: TaskLinkRow | Literal["load"] | None = "load",
         prediction: PredictionRow | Literal["load"] | None = "load",
         collection: CollectionRow | Literal["load"] | None = "load",
+        effects: Sequence[PlannedOp] = (),
     ) -> list[PlannedOp]:
         if customer is None:
             customer = repo.get_customer(session, invoice.customer_key)
@@ -184,7 +200,7 @@ class Reconciler:
         desired = desired_task(invoice, customer, self.today(), self.owned, insight, checks, rules)
         planned = None if link is None else link.planned
         desired = keep_unmapped_status(desired, rules, planned, invoice.is_receivable)
-        ops = plan(desired, planned)
+        ops = plan(desired, planned, effects)
         if not ops:
             return []
         generation = 0 if link is None else link.generation

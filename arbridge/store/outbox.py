@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from arbridge.core.plan import OpKind, merge_payloads
+from arbridge.core.ops import OpKind, merge_payloads
 from arbridge.store.db import is_postgres, transaction
 from arbridge.store.tables import OutboxRow
 from arbridge.store.types import UTCDateTime

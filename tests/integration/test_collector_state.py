@@ -12,8 +12,8 @@ from arbridge.clock import FakeClock
 from arbridge.core.desired import RuleState, desired_task
 from arbridge.loop.apply import OutboxWorker
 from arbridge.loop.collector import CollectorChange, apply_collector_change, held_status
+from arbridge.loop.facts import collection_state
 from arbridge.loop.reconcile import Reconciler, rule_state
-from arbridge.loop.rules import _collection_state
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.model.task import FACTS
 from arbridge.store import repo
@@ -171,10 +171,10 @@ def test_held_statuses_and_the_rule_facts_from_the_stored_row() -> None:
         "promise to pay",
         None,
     ]
-    state = _collection_state(disputed)
+    state = collection_state(disputed)
     assert (state.disputed, state.task_status) == (True, "disputed")
-    assert _collection_state(promise).task_status is None
-    assert _collection_state(mapped).task_status == "overdue"
+    assert collection_state(promise).task_status is None
+    assert collection_state(mapped).task_status == "overdue"
     assert rule_state(disputed) == RuleState(collector="disputed")
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from arbridge.clock import FakeClock
+from arbridge.core.ops import PlannedOp
 from arbridge.loop.apply import CrashPoint, OutboxWorker
 from arbridge.loop.reconcile import Reconciler
 from arbridge.loop.rules import OVERDUE_MARKER, RULES_STATUS, RulesRunner
@@ -507,10 +509,12 @@ def test_a_crash_while_applying_the_event_fires_it_after_the_restart(
     clock.advance(timedelta(days=3))
     replan = reconciler.replan
 
-    def die_on_the_notice(session: object, invoice: Invoice, *, reason: str) -> None:
+    def die_on_the_notice(
+        session: object, invoice: Invoice, *, reason: str, effects: Sequence[PlannedOp] = ()
+    ) -> None:
         if reason == "rule overdue-notice":
             raise RuntimeError("process killed")
-        replan(session, invoice, reason=reason)  # type: ignore[arg-type]
+        replan(session, invoice, reason=reason, effects=effects)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reconciler, "replan", die_on_the_notice)
     with pytest.raises(RuntimeError):

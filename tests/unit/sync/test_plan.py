@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arbridge.core.plan import OpKind, apply_op, merge_payloads, plan
+from arbridge.core.plan import OpKind, PlannedOp, apply_op, merge_payloads, plan
 from arbridge.model.task import FACTS, TaskSpec
 
 FACT_NAMES = sorted(FACTS)
@@ -105,3 +106,110 @@ def test_single_field_change_is_one_set_field() -> None:
     assert [(op.kind, op.payload) for op in ops] == [
         (OpKind.SET_FIELD, {"fact": "amount_due", "value": "7.5"})
     ]
+
+
+# Rule effects: what firings want on the task besides the mirror (tags, rule fields, one-shot
+# comments and subtasks keyed by a marker).
+TAGS = ["chased", "vip", "legal"]
+RULE_FIELDS = ["Collection stage", "Next step"]
+MARKERS = ["arbridge ref a", "arbridge ref b", "arbridge subtask c"]
+effect = st.one_of(
+    st.builds(lambda tag: PlannedOp(OpKind.ADD_TAG, {"tag": tag}), st.sampled_from(TAGS)),
+    st.builds(
+        lambda name, value: PlannedOp(OpKind.SET_RULE_FIELD, {"field": name, "value": value}),
+        st.sampled_from(RULE_FIELDS),
+        st.one_of(st.none(), st.sampled_from(["soft", "firm"]), st.integers(0, 3)),
+    ),
+    st.builds(
+        lambda marker, text: PlannedOp(OpKind.POST_COMMENT, {"text": text, "marker": marker}),
+        st.sampled_from(MARKERS[:2]),
+        st.text(max_size=8),
+    ),
+    st.builds(
+        lambda marker: PlannedOp(
+            OpKind.CREATE_SUBTASK,
+            {"name": "Call", "marker": marker, "assignees": [], "due_date": None},
+        ),
+        st.sampled_from(MARKERS[2:]),
+    ),
+)
+effect_lists = st.lists(effect, max_size=6)
+
+
+def run_with(
+    state: dict[str, Any] | None, spec: TaskSpec, effects: list[PlannedOp]
+) -> dict[str, Any]:
+    for op in plan(spec, state, effects):
+        state = apply_op(state, op.kind, op.payload)
+    assert state is not None
+    return state
+
+
+@given(specs, specs, effect_lists, effect_lists)
+def test_plan_apply_plan_with_rule_effects_is_empty(
+    before: TaskSpec, after: TaskSpec, first: list[PlannedOp], then: list[PlannedOp]
+) -> None:
+    state = run_with(None, before, first)
+    assert plan(before, state, first) == []
+    state = run_with(state, after, then)
+    assert plan(after, state, then) == []
+    # A firing planned again (a crash, a re-delivered event, a replan) posts, tags and creates
+    # nothing more; only a field a later firing changed would be set back.
+    assert all(op.kind is OpKind.SET_RULE_FIELD for op in plan(after, state, first))
+    assert plan(after, state, first + then) == []
+
+
+@given(specs, effect_lists)
+def test_each_tag_and_one_shot_effect_is_planned_at_most_once(
+    spec: TaskSpec, effects: list[PlannedOp]
+) -> None:
+    ops = plan(spec, None, effects)
+    markers = [op.payload["marker"] for op in ops if "marker" in op.payload]
+    tags = [op.payload["tag"] for op in ops if op.kind is OpKind.ADD_TAG]
+    assert len(markers) == len(set(markers))
+    assert len(tags) == len(set(tags))
+    assert set(markers) == {e.payload["marker"] for e in effects if "marker" in e.payload}
+    assert set(tags) == {e.payload["tag"] for e in effects if e.kind is OpKind.ADD_TAG}
+    # The mirror first (here: the create), then the effects in their order.
+    assert ops[0].kind is OpKind.CREATE_TASK
+    remaining = iter(effects)
+    assert all(any(op == e for e in remaining) for op in ops[1:])
+
+
+@given(specs, specs, effect_lists, effect_lists)
+def test_planning_never_touches_what_arbridge_does_not_own(
+    before: TaskSpec, after: TaskSpec, first: list[PlannedOp], then: list[PlannedOp]
+) -> None:
+    state = run_with(None, before, first)
+    foreign = {
+        "fields": {**state["fields"], "not_ours": "keep"},
+        "rule_fields": {**state.get("rule_fields", {}), "Owner note": "keep"},
+        "tags": sorted({*state.get("tags", []), "theirs"}),
+    }
+    state = {**state, **foreign}
+    ops = plan(after, state, then)
+    for op in ops:
+        if op.kind is OpKind.SET_FIELD:
+            assert op.payload["fact"] in after.fields
+        elif op.kind is not OpKind.UPDATE_TASK:
+            assert op in then  # only what a firing asked for, never something of the task's own
+    final = run_with(state, after, then)
+    assert final["fields"]["not_ours"] == "keep"
+    assert final["rule_fields"]["Owner note"] == "keep"
+    assert "theirs" in final["tags"]
+
+
+def test_a_value_already_planned_costs_nothing_and_a_new_one_one_request() -> None:
+    spec = TaskSpec(key="k", name="n", description="d", status="open")
+    stage = PlannedOp(OpKind.SET_RULE_FIELD, {"field": "Collection stage", "value": "firm"})
+    tag = PlannedOp(OpKind.ADD_TAG, {"tag": "chased"})
+    state = run_with(None, spec, [stage, tag])
+    assert plan(spec, state, [tag, stage]) == []
+    final = PlannedOp(OpKind.SET_RULE_FIELD, {"field": "Collection stage", "value": "final"})
+    assert plan(spec, state, [tag, final]) == [final]
+
+
+def test_an_effect_without_a_marker_or_a_known_shape_is_refused() -> None:
+    spec = TaskSpec(key="k", name="n", description="d", status="open")
+    with pytest.raises(ValueError, match="not a rule effect"):
+        plan(spec, None, [PlannedOp(OpKind.POST_COMMENT, {"text": "no marker"})])
