@@ -52,7 +52,7 @@ from arbridge.ports.source import (
     SourceHealth,
     WebhookRejected,
 )
-from arbridge.settings import ClickUpSettings, QuickBooksSettings, Settings, StripeSettings
+from arbridge.settings import ConnectorSettings, Settings
 
 __all__ = [
     "CHOICES",
@@ -60,7 +60,6 @@ __all__ = [
     "TASK_STATUSES",
     "ArbridgeError",
     "AuthError",
-    "ClickUpSettings",
     "Clock",
     "CollectorChange",
     "CollectorKind",
@@ -68,6 +67,7 @@ __all__ = [
     "ConfigError",
     "Connector",
     "ConnectorError",
+    "ConnectorSettings",
     "CredentialStore",
     "Customer",
     "DeletedInvoice",
@@ -85,7 +85,6 @@ __all__ = [
     "Payment",
     "PermanentError",
     "PollResult",
-    "QuickBooksSettings",
     "RateLimitedError",
     "RemoteTask",
     "RuleFieldValue",
@@ -97,7 +96,6 @@ __all__ = [
     "SourceEmulator",
     "SourceHealth",
     "SourceVersion",
-    "StripeSettings",
     "SubtaskSpec",
     "SystemClock",
     "TaskChanges",

@@ -20,7 +20,6 @@ import tenacity
 
 from arbridge.api import (
     AuthError,
-    ClickUpSettings,
     ConnectorError,
     NotFoundError,
     PermanentError,
@@ -28,6 +27,7 @@ from arbridge.api import (
     TransientError,
 )
 from arbridge_clickup.ratelimit import RateLimiter
+from arbridge_clickup.settings import ClickUpSettings
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ import httpx
 from arbridge.api import ConfigError, Settings
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import ListSchema, resolve_list_schema
+from arbridge_clickup.settings import ClickUpSettings, clickup_section
 from arbridge_clickup.sink import ClickUpSink, resolve_members
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 class ClickUpConnector:
     name = "clickup"
+    settings_section = ClickUpSettings
 
     def build_sink(
         self,
@@ -33,7 +35,7 @@ class ClickUpConnector:
 
         Raises ``ConfigError`` listing the problems of both the list and the workspace.
         """
-        config = settings.clickup
+        config = clickup_section(settings)
         client = ClickUpClient(config, transport=transport, secrets=secrets)
         try:
             problems: list[str] = []

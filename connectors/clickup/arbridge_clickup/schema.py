@@ -11,15 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arbridge.api import (
-    CHOICES,
-    FACTS,
-    TASK_STATUSES,
-    ClickUpSettings,
-    ConfigError,
-    FactKind,
-    NotFoundError,
-)
+from arbridge.api import CHOICES, FACTS, TASK_STATUSES, ConfigError, FactKind, NotFoundError
+from arbridge_clickup.settings import ClickUpSettings
 
 if TYPE_CHECKING:
     from arbridge_clickup.client import ClickUpClient

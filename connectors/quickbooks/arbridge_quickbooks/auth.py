@@ -23,14 +23,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from arbridge.api import (
-    AuthError,
-    Clock,
-    ConfigError,
-    CredentialStore,
-    QuickBooksSettings,
-    TransientError,
-)
+from arbridge.api import AuthError, Clock, ConfigError, CredentialStore, TransientError
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 log = logging.getLogger(__name__)
 

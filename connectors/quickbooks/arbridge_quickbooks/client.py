@@ -24,10 +24,11 @@ from typing import Any
 import httpx
 import tenacity
 
-from arbridge.api import AuthError, ConnectorError, QuickBooksSettings, TransientError
+from arbridge.api import AuthError, ConnectorError, TransientError
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.faults import error_for
 from arbridge_quickbooks.ratelimit import RealmLimiter
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from arbridge.api import (
-    Clock,
-    ConfigError,
-    CredentialStore,
-    QuickBooksSettings,
-    Settings,
-    SystemClock,
-)
+from arbridge.api import Clock, ConfigError, CredentialStore, Settings, SystemClock
 from arbridge_quickbooks import auth
 from arbridge_quickbooks.client import QuickBooksClient
+from arbridge_quickbooks.settings import QuickBooksSettings
 from arbridge_quickbooks.source import QuickBooksSource
 
 if TYPE_CHECKING:
@@ -34,9 +28,10 @@ def _section(settings: Any) -> QuickBooksSettings:
     if isinstance(settings, QuickBooksSettings):
         return settings
     if isinstance(settings, Settings):
-        if settings.quickbooks is None:
+        section = settings.section("quickbooks", QuickBooksSettings)
+        if section is None:
             raise ConfigError(["quickbooks: the section is missing; add client_id and secret"])
-        return settings.quickbooks
+        return section
     raise TypeError(f"expected Settings or QuickBooksSettings, got {type(settings).__name__}")
 
 
@@ -46,6 +41,7 @@ def _http(config: QuickBooksSettings, transport: httpx.BaseTransport | None) -> 
 
 class QuickBooksConnector:
     name = "quickbooks"
+    settings_section = QuickBooksSettings
 
     def build_source(
         self,

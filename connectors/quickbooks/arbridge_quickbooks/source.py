@@ -27,7 +27,6 @@ from arbridge.api import (
     DeletedInvoice,
     InboundEvent,
     PollResult,
-    QuickBooksSettings,
     Source,
     SourceBatch,
     SourceHealth,
@@ -35,6 +34,7 @@ from arbridge.api import (
 from arbridge_quickbooks import mapping, webhooks
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.client import QuickBooksClient, quote
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 log = logging.getLogger(__name__)
 

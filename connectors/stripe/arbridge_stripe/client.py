@@ -27,9 +27,9 @@ from arbridge.api import (
     PermanentError,
     RateLimitedError,
     SecretRedactor,
-    StripeSettings,
     TransientError,
 )
+from arbridge_stripe.settings import StripeSettings
 
 T = TypeVar("T")
 PAGE_SIZE = 100

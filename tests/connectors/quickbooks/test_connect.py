@@ -12,13 +12,14 @@ import httpx
 import pytest
 import yaml
 from arbridge_quickbooks.plugin import PENDING_NAME, QuickBooksConnector, connector
+from arbridge_quickbooks.settings import QuickBooksSettings
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from arbridge.cli import quickbooks as cli_quickbooks
 from arbridge.errors import ConfigError
 from arbridge.ports.connector import discover
-from arbridge.settings import QuickBooksSettings, Settings
+from arbridge.settings import Settings
 from arbridge.store.credentials import SqlCredentialStore, new_key
 from arbridge.store.db import make_engine
 from arbridge.testing.credentials import MemoryCredentialStore
