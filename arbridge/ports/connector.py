@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, runtime_checkable
 
 from arbridge.errors import ConfigError
 from arbridge.model.task import TaskSpec
@@ -170,9 +171,28 @@ class ConfiguredConnector(Protocol):
 
 @runtime_checkable
 class CommandConnector(Protocol):
-    """Brings CLI commands: a typer application mounted as ``arbridge <name> ...``."""
+    """Brings CLI commands: a typer application mounted as ``arbridge <name> ...``. Its
+    commands reach the config and the credential store through :class:`CommandContext`."""
 
     def commands(self) -> typer.Typer: ...
+
+
+class CommandContext(Protocol):
+    """What a command gets from the ``arbridge`` program, as typer's ``ctx.obj``."""
+
+    def settings(self, config: Path | None) -> Settings:
+        """The validated config (``--config``, else the environment); on problems it prints
+        every one and exits 2."""
+        ...
+
+    def credentials(self, settings: Settings) -> CredentialStore:
+        """The encrypted store in the configured database. Raises ``ConfigError`` when it
+        cannot be opened (no ARBRIDGE_SECRET_KEY, unreachable database)."""
+        ...
+
+    def fail(self, problems: list[str], code: int = 2) -> NoReturn:
+        """Print the problems and exit with ``code`` (2: configuration)."""
+        ...
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import typer
 
 from arbridge.api import ConfigError, Settings
 from arbridge_clickup.client import ClickUpClient
@@ -55,6 +56,12 @@ class ClickUpConnector:
         except BaseException:
             client.close()
             raise
+
+    def commands(self) -> typer.Typer:
+        """``arbridge clickup ...``."""
+        from arbridge_clickup.cli import clickup_app
+
+        return clickup_app
 
     def emulator(self, *, rate_limit: int | None, seed: int = 0) -> ClickUpEmulator:
         return ClickUpEmulator(rate_limit=rate_limit, seed=seed)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import typer
 
 from arbridge.api import Clock, ConfigError, CredentialStore, Settings, SystemClock
 from arbridge_quickbooks import auth
@@ -60,6 +61,12 @@ class QuickBooksConnector:
         tokens = auth.TokenManager(config, credentials, clock, http)
         client = QuickBooksClient(config, tokens, http, secrets=secrets, sleep=sleep)
         return QuickBooksSource(config, tokens, client, http, clock)
+
+    def commands(self) -> typer.Typer:
+        """``arbridge quickbooks ...``."""
+        from arbridge_quickbooks.cli import quickbooks_app
+
+        return quickbooks_app
 
     def source_emulator(self, *, clock: Clock, seed: int = 0) -> QuickBooksEmulator:
         # Imported here so that running against the real QuickBooks never loads the emulator.
