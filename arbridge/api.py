@@ -60,7 +60,7 @@ from arbridge.ports.source import (
     SourceHealth,
     WebhookRejected,
 )
-from arbridge.settings import ConnectorSettings, Settings
+from arbridge.settings import ConnectorSettings, Settings, installed_sources
 
 __all__ = [
     "CHOICES",
@@ -119,6 +119,7 @@ __all__ = [
     "TransientError",
     "WebhookProvider",
     "WebhookRejected",
+    "installed_sources",
     "normalise_fact",
     "quantize",
 ]

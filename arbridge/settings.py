@@ -199,6 +199,11 @@ def installed_connectors() -> dict[str, Any]:
     return {entry.name: entry.load() for entry in entry_points(group=CONNECTOR_GROUP)}
 
 
+def installed_sources() -> tuple[str, ...]:
+    """The installed source connectors' names: the values an invoice's source takes."""
+    return tuple(sorted(n for n, c in installed_connectors().items() if hasattr(c, "build_source")))
+
+
 def settings_class(
     connectors: Mapping[str, Any] | None = None, *, sink: str | None = None
 ) -> type[Settings]:

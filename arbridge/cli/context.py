@@ -70,6 +70,14 @@ class CliContext:
         key = key_from_env()
         return SqlCredentialStore(open_store(settings), key)
 
+    def connector(self, name: str) -> Any:
+        from arbridge.ports.connector import discover
+
+        found = discover().get(name)
+        if found is None:
+            fail_config([f"{name}: the arbridge-{name} connector is not installed"])
+        return found
+
     def fail(self, problems: list[str], code: int = EXIT_CONFIG) -> NoReturn:
         fail_config(problems, code)
 

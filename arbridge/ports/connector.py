@@ -190,6 +190,10 @@ class CommandContext(Protocol):
         cannot be opened (no ARBRIDGE_SECRET_KEY, unreachable database)."""
         ...
 
+    def connector(self, name: str) -> Any:
+        """The installed connector ``name`` (a command's own, without importing it)."""
+        ...
+
     def fail(self, problems: list[str], code: int = 2) -> NoReturn:
         """Print the problems and exit with ``code`` (2: configuration)."""
         ...

@@ -37,6 +37,9 @@ TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa:
 REFRESH_MARGIN = timedelta(minutes=5)
 RECONNECT = "run `arbridge quickbooks connect` to connect the company again"
 
+# The connection in progress: its state, and the realm once the redirect came back.
+PENDING_NAME = "quickbooks.pending"
+
 
 def authorize_url(settings: QuickBooksSettings) -> str:
     base = settings.oauth_base_url

@@ -27,7 +27,7 @@ from arbridge.api import (
     CredentialStore,
     Settings,
 )
-from arbridge_quickbooks.plugin import PENDING_NAME
+from arbridge_quickbooks.auth import PENDING_NAME
 from arbridge_quickbooks.settings import QuickBooksSettings
 
 quickbooks_app = typer.Typer(help="QuickBooks Online connection.", no_args_is_help=True)
@@ -186,9 +186,8 @@ def connect(
     ] = 600.0,
 ) -> None:
     """Connect a QuickBooks Online company: authorize, exchange the code, store the tokens."""
-    from arbridge_quickbooks.plugin import connector
-
     context: CommandContext = ctx.obj
+    connector = context.connector("quickbooks")
     settings = context.settings(config)
     _section(settings)
     try:

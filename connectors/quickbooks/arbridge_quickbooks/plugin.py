@@ -13,15 +13,13 @@ import typer
 
 from arbridge.api import Clock, ConfigError, CredentialStore, Settings, SystemClock
 from arbridge_quickbooks import auth
+from arbridge_quickbooks.auth import PENDING_NAME
 from arbridge_quickbooks.client import QuickBooksClient
 from arbridge_quickbooks.settings import QuickBooksSettings
 from arbridge_quickbooks.source import QuickBooksSource
 
 if TYPE_CHECKING:
     from arbridge_quickbooks.emulator import QuickBooksEmulator
-
-
-PENDING_NAME = "quickbooks.pending"
 
 
 def _section(settings: Any) -> QuickBooksSettings:

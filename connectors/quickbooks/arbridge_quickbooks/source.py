@@ -27,7 +27,6 @@ from arbridge.api import (
     DeletedInvoice,
     InboundEvent,
     PollResult,
-    Source,
     SourceBatch,
     SourceHealth,
 )
@@ -178,7 +177,7 @@ class QuickBooksSource:
         when = meta.get("LastUpdatedTime")
         batch.deleted.append(
             DeletedInvoice(
-                source=Source.QUICKBOOKS,
+                source=mapping.SOURCE,
                 source_account=self.realm_id,
                 source_id=str(row["Id"]),
                 deleted_at=mapping.parse_time(str(when)) if when else self._clock.now(),
