@@ -377,17 +377,17 @@ app.add_typer(make_history_app(store=_store_history), name="history")
 sandbox_app.command("history")(sandbox_history)
 
 
-def _mount_connectors() -> None:
+def mount_connectors(root: typer.Typer, sandbox: typer.Typer | None = None) -> None:
     """Each installed connector's commands as ``arbridge <name> ...``; a sink's emulator as
     ``arbridge sandbox <name>``."""
     for name, connector in sorted(discover().items()):
         if isinstance(connector, CommandConnector):
-            app.add_typer(connector.commands(), name=name)
-        if isinstance(connector, SinkConnector):
-            sandbox_app.command(name)(_sandbox_command(name))
+            root.add_typer(connector.commands(), name=name)
+        if sandbox is not None and isinstance(connector, SinkConnector):
+            sandbox.command(name)(_sandbox_command(name))
 
 
-_mount_connectors()
+mount_connectors(app, sandbox_app)
 
 
 def main() -> None:
