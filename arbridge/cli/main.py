@@ -21,14 +21,19 @@ from arbridge.ports.connector import CommandConnector, SinkConnector, discover
 from arbridge.settings import Settings
 
 app = typer.Typer(
+    # Plain help: typer's rich panels show a "<bool>" type beside every flag.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
     help="arbridge: mirror invoices from your books into a task tool and chase them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-config_app = typer.Typer(help="Configuration checks.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Local emulators of the outside services.", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode=None, help="Database maintenance.", no_args_is_help=True)
+config_app = typer.Typer(rich_markup_mode=None, help="Configuration checks.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    rich_markup_mode=None, help="Local emulators of the outside services.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(insight_app, name="insight")
 app.add_typer(report_app, name="report")

@@ -88,7 +88,9 @@ ProviderFactory = Callable[[Path | None], ReportData]
 
 
 report_app = typer.Typer(
-    help="Cash forecast and accounts-receivable reports.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Cash forecast and accounts-receivable reports.",
+    no_args_is_help=True,
 )
 
 ConfigOption = Annotated[

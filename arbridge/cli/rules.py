@@ -61,9 +61,13 @@ ProviderFactory = Callable[[Path | None], RulesData]
 
 
 rules_app = typer.Typer(
-    help="Collection rules: check them, test them, see what they will do.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Collection rules: check them, test them, see what they will do.",
+    no_args_is_help=True,
 )
-schema_app = typer.Typer(help="JSON Schemas for editor completion.", no_args_is_help=True)
+schema_app = typer.Typer(
+    rich_markup_mode=None, help="JSON Schemas for editor completion.", no_args_is_help=True
+)
 
 PathsArg = Annotated[
     list[Path] | None,
@@ -86,7 +90,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 @rules_app.command()
 def validate(paths: PathsArg = None) -> None:
-    """Check rule files; one ``path:line:col: message`` line per problem (exit 1 if any)."""
+    """Check rule files; one "path:line:col: message" line per problem (exit 1 if any)."""
     # A shell glob such as rules/*.yaml also matches the rule tests; those are `rules test`'s.
     chosen = [p for p in paths or [Path("rules")] if not p.name.endswith(".tests.yaml")]
     result = load_rules(chosen)
@@ -99,7 +103,7 @@ def validate(paths: PathsArg = None) -> None:
 
 @rules_app.command("test")
 def run_tests_command(paths: PathsArg = None) -> None:
-    """Run the rule tests (``*.tests.yaml``) beside the rule files."""
+    """Run the rule tests (*.tests.yaml files) beside the rule files."""
     report = run_rule_tests(paths or [Path("rules")])
     for problem in report.problems:
         typer.echo(str(problem))

@@ -78,18 +78,23 @@ def credential_store(
 class SourceBuilder:
     """Builds one configured source (again after its credentials were refused)."""
 
+    name: str
     connector: SourceConnector
     settings: Settings
     credentials: CredentialStore | None
     clock: Clock
 
     def __call__(self) -> InvoiceSource:
-        return self.connector.build_source(
+        source = self.connector.build_source(
             self.settings,
             credentials=self.credentials or NoCredentials(),
             clock=self.clock,
             secrets=self.settings.secrets(),
         )
+        # The source's name is what its invoices are stored and keyed under.
+        if source.name != self.name:
+            raise ConfigError([f"{self.name}: the connector built a source named {source.name!r}"])
+        return source
 
 
 def source_builders(
@@ -100,7 +105,7 @@ def source_builders(
 ) -> dict[str, Callable[[], InvoiceSource]]:
     """How to build each configured source."""
     return {
-        name: SourceBuilder(connector, settings, credentials, clock)
+        name: SourceBuilder(name, connector, settings, credentials, clock)
         for name, connector in source_connectors(settings, connectors).items()
     }
 

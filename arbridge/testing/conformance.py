@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from arbridge.model.invoice import SOURCE_NAME
+from arbridge.model.invoice import SOURCE_NAME, Customer, Dispute, Invoice, Payment
 from arbridge.ports.connector import (
     CollectorConnector,
     CommandConnector,
@@ -69,7 +69,13 @@ def check_source_batches(name: str, batches: Iterable[SourceBatch]) -> list[str]
     for batch in batches:
         for customer in batch.customers:
             customers.add((customer.source_account, customer.source_id))
-        for obj in (*batch.customers, *batch.invoices, *batch.payments, *batch.disputes):
+        objects: list[Customer | Invoice | Payment | Dispute] = [
+            *batch.customers,
+            *batch.invoices,
+            *batch.payments,
+            *batch.disputes,
+        ]
+        for obj in objects:
             if obj.source != name:
                 problems.append(f"{type(obj).__name__} {obj.source_id}: source {obj.source!r}")
         for invoice in batch.invoices:

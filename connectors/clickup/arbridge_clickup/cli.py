@@ -23,8 +23,10 @@ from arbridge.api import (
 # Read back by the webhook server through the connector's ``webhook_secret``.
 CREDENTIAL_NAME = "clickup_webhook"
 
-clickup_app = typer.Typer(help="ClickUp set-up.", no_args_is_help=True)
-webhook_app = typer.Typer(help="The webhook ClickUp posts task changes to.", no_args_is_help=True)
+clickup_app = typer.Typer(rich_markup_mode=None, help="ClickUp set-up.", no_args_is_help=True)
+webhook_app = typer.Typer(
+    rich_markup_mode=None, help="The webhook ClickUp posts task changes to.", no_args_is_help=True
+)
 clickup_app.add_typer(webhook_app, name="webhook")
 
 ConfigOption = Annotated[

@@ -30,7 +30,9 @@ from arbridge.api import (
 from arbridge_quickbooks.auth import PENDING_NAME
 from arbridge_quickbooks.settings import QuickBooksSettings
 
-quickbooks_app = typer.Typer(help="QuickBooks Online connection.", no_args_is_help=True)
+quickbooks_app = typer.Typer(
+    rich_markup_mode=None, help="QuickBooks Online connection.", no_args_is_help=True
+)
 
 
 @quickbooks_app.callback()
