@@ -6,15 +6,26 @@ every problem is reported at once through :class:`ConfigError`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Self, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,125 +34,16 @@ from pydantic_settings import (
 )
 
 from arbridge.errors import ConfigError
-from arbridge.model.task import FACTS, TASK_STATUSES
-
-DEFAULT_STATUSES: dict[str, str] = {
-    "draft": "draft",
-    "open": "open",
-    "overdue": "overdue",
-    "partially_paid": "partially paid",
-    "paid": "paid",
-    "void": "void",
-    "uncollectible": "uncollectible",
-    "disputed": "disputed",
-}
-
-DEFAULT_FIELDS: dict[str, str] = {
-    "arbridge_key": "arbridge key",
-    "number": "Invoice number",
-    "customer": "Customer",
-    "source": "Source",
-    "invoice_status": "Invoice status",
-    "currency": "Currency",
-    "total": "Invoice total",
-    "amount_due": "Amount due",
-    "issue_date": "Issue date",
-    "due_date": "Due date",
-    "aging": "Aging",
-    "link": "Invoice link",
-    "risk_score": "Risk score",
-    "predicted_pay_date": "Predicted pay date",
-    "queue_rank": "Queue rank",
-    "invoice_checks": "Invoice checks",
-}
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ClickUpSettings(_Section):
-    token: SecretStr = Field(description="Personal token (pk_...) or OAuth access token.")
-    base_url: str = "https://api.clickup.com/api/v2"
-    # The webhook's HMAC key; `arbridge clickup webhook create` stores it in the store instead.
-    webhook_secret: SecretStr | None = None
-    # A date field collectors fill in when a customer promises to pay (read, never written).
-    promise_to_pay_field: str | None = "Promise to pay date"
-    list_id: str = Field(min_length=1)
-    team_id: str | None = None
-    requests_per_minute: int = Field(default=100, ge=1)
-    timeout_s: float = Field(default=15.0, gt=0)
-    max_retries: int = Field(default=4, ge=0, le=10)
-    statuses: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STATUSES))
-    fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
-
-    @field_validator("token")
-    @classmethod
-    def _token_present(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("is empty: set clickup.token or ARBRIDGE_CLICKUP__TOKEN")
-        return value
-
-    @field_validator("statuses")
-    @classmethod
-    def _known_statuses(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(TASK_STATUSES))
-        if unknown:
-            raise ValueError(
-                f"unknown task status {unknown[0]!r}; expected one of {', '.join(TASK_STATUSES)}"
-            )
-        missing = [s for s in TASK_STATUSES if s not in value]
-        if missing:
-            raise ValueError(f"no list status given for {', '.join(missing)}")
-        return value
-
-    @field_validator("fields")
-    @classmethod
-    def _known_facts(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(FACTS))
-        if unknown:
-            raise ValueError(
-                f"unknown fact {unknown[0]!r}; mappable facts are {', '.join(sorted(FACTS))}"
-            )
-        if "arbridge_key" not in value:
-            raise ValueError(
-                "arbridge_key must be mapped to a short_text field: it is how a task is found "
-                "again after a crash"
-            )
-        return value
-
-
-class QuickBooksSettings(_Section):
-    """QuickBooks Online: an Intuit app's keys; tokens come from ``arbridge quickbooks connect``
-    and are kept, encrypted, in the store (never in this file)."""
-
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    environment: Literal["production", "sandbox"] = "production"
-    # None: Intuit's own hosts for the environment (set only for the local emulator).
-    api_base_url: str | None = None
-    oauth_base_url: str | None = None
-    redirect_uri: str = "http://localhost:8080/oauth/quickbooks/callback"
-    webhook_verifier_token: SecretStr | None = None
-    minorversion: int = Field(default=75, ge=75)
-    poll_interval_s: float = Field(default=300.0, gt=0)
-    full_sweep_every_s: float = Field(default=86400.0, gt=0)
-    requests_per_minute: int = Field(default=500, ge=1)
-    max_concurrent: int = Field(default=10, ge=1, le=10)
-    timeout_s: float = Field(default=30.0, gt=0)
-    max_retries: int = Field(default=4, ge=0, le=10)
-
-
-class StripeSettings(_Section):
-    api_key: SecretStr
-    api_base: str = "https://api.stripe.com"
-    webhook_secret: SecretStr | None = None
-    # Connect platforms: the account id used for objects that carry no ``account``.
-    account: str = "default"
-    poll_interval_s: float = Field(default=300.0, gt=0)
-    max_network_retries: int = Field(default=2, ge=0, le=10)
-    timeout_s: float = Field(default=30.0, gt=0)
-    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
+class ConnectorSettings(_Section):
+    """The base of a connector's config section: the connector names its subclass as
+    ``settings_section`` and the section's key in the config is the connector's name. Unknown
+    keys are refused like everywhere else in the config."""
 
 
 class ServerSettings(_Section):
@@ -198,24 +100,54 @@ class LogSettings(_Section):
     format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
 
+CONNECTOR_GROUP = "arbridge.connectors"
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+
 class Settings(BaseSettings):
+    """The engine's sections. The sections of the installed connectors are added by
+    :func:`settings_class`; ``Settings(...)`` and ``Settings.model_validate(...)`` use that
+    class, so a connector's section is validated like the engine's own."""
+
     model_config = SettingsConfigDict(
         env_prefix="ARBRIDGE_",
         env_nested_delimiter="__",
         extra="forbid",
         case_sensitive=False,
     )
+    # The installed task sinks; set on the class :func:`settings_class` builds.
+    installed_sinks: ClassVar[tuple[str, ...]] = ()
 
     database_url: str = "sqlite:///arbridge.db"
-    clickup: ClickUpSettings
-    quickbooks: QuickBooksSettings | None = None
-    stripe: StripeSettings | None = None
+    # The connector tasks are mirrored into; defaults to the only installed sink.
+    sink: str | None = None
     server: ServerSettings = Field(default_factory=ServerSettings)
     company: CompanySettings = Field(default_factory=CompanySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     insight: InsightSettings = Field(default_factory=InsightSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # ``Settings(...)`` builds the class that knows the installed connectors' sections.
+        target = settings_class(sink=_named_sink(kwargs)) if cls is Settings else cls
+        return super().__new__(cast("type[Self]", target))
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        if cls is Settings:
+            target = settings_class(sink=_named_sink(obj if isinstance(obj, dict) else {}))
+            return cast("Self", target.model_validate(obj, *args, **kwargs))
+        return super().model_validate(obj, *args, **kwargs)
+
+    @field_validator("sink")
+    @classmethod
+    def _installed_sink(cls, value: str | None) -> str | None:
+        if value is not None and value not in cls.installed_sinks:
+            installed = ", ".join(cls.installed_sinks) or "none"
+            raise ValueError(f"{value!r} is not an installed task sink (installed: {installed})")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -229,14 +161,98 @@ class Settings(BaseSettings):
         # Environment beats the file: secrets and per-deployment overrides live in the env.
         return (env_settings, init_settings)
 
+    def section(self, name: str, kind: type[SectionT]) -> SectionT | None:
+        """The connector section ``name`` (None when the config has none), as ``kind``."""
+        value = getattr(self, name, None)
+        if value is None:
+            return None
+        if not isinstance(value, kind):
+            raise TypeError(f"section {name!r} is a {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    def connector_sections(self) -> dict[str, ConnectorSettings]:
+        """The connectors' sections present in the config, by connector name."""
+        return {
+            name: value
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), ConnectorSettings)
+        }
+
     def secrets(self) -> list[str]:
-        """Every secret value in the config, for log redaction."""
-        found: list[SecretStr | None] = [self.clickup.token, self.clickup.webhook_secret]
-        if self.quickbooks is not None:
-            found += [self.quickbooks.client_secret, self.quickbooks.webhook_verifier_token]
-        if self.stripe is not None:
-            found += [self.stripe.api_key, self.stripe.webhook_secret]
-        return [s.get_secret_value() for s in found if s is not None and s.get_secret_value()]
+        """Every secret value in the config, of every section, for log redaction."""
+        return [value for value in _secret_values(self) if value]
+
+
+def _secret_values(model: BaseModel) -> list[str]:
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found.extend(_secret_values(value))
+    return found
+
+
+def installed_connectors() -> dict[str, Any]:
+    """The installed connectors' entry-point objects by name (group ``arbridge.connectors``)."""
+    return {entry.name: entry.load() for entry in entry_points(group=CONNECTOR_GROUP)}
+
+
+def installed_sources() -> tuple[str, ...]:
+    """The installed source connectors' names: the values an invoice's source takes."""
+    return tuple(sorted(n for n, c in installed_connectors().items() if hasattr(c, "build_source")))
+
+
+def settings_class(
+    connectors: Mapping[str, Any] | None = None, *, sink: str | None = None
+) -> type[Settings]:
+    """``Settings`` with a section for each connector that brings a ``settings_section``.
+
+    The task sink's section (``sink``, else the only installed sink) is required; the others
+    are optional. ``connectors`` defaults to the installed ones.
+    """
+    found = installed_connectors() if connectors is None else connectors
+    sections = tuple(
+        sorted(
+            (name, section)
+            for name, connector in found.items()
+            if (section := getattr(connector, "settings_section", None)) is not None
+        )
+    )
+    sinks = tuple(sorted(name for name, c in found.items() if hasattr(c, "build_sink")))
+    if sink is None and len(sinks) == 1:
+        sink = sinks[0]
+    return _settings_class(sections, sinks, sink)
+
+
+@functools.cache
+def _settings_class(
+    sections: tuple[tuple[str, type[ConnectorSettings]], ...],
+    sinks: tuple[str, ...],
+    sink: str | None,
+) -> type[Settings]:
+    fields: dict[str, Any] = {}
+    for name, section in sections:
+        if name in Settings.model_fields:
+            raise ConfigError([f"connector {name!r}: its name is an engine config section"])
+        fields[name] = (section, ...) if name == sink else (section | None, None)
+    if sink is not None:
+        fields["sink"] = (str, sink)
+    elif len(sinks) > 1:
+        fields["sink"] = (str, ...)
+    model = create_model("Settings", __base__=Settings, __module__=__name__, **fields)
+    model.installed_sinks = sinks
+    return model
+
+
+def _named_sink(data: Mapping[str, Any]) -> str | None:
+    """The sink the config or the environment names, before validation."""
+    for name, value in os.environ.items():
+        if name.upper() == "ARBRIDGE_SINK" and value.strip():
+            return value.strip()
+    named = data.get("sink")
+    return named if isinstance(named, str) and named else None
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -336,13 +352,16 @@ def load_settings(path: str | Path | None = None) -> Settings:
         problems.extend(
             f"{positions.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in env_problems
         )
+    model = settings_class(sink=_named_sink(raw))
     try:
-        settings = Settings(**raw)
+        settings = model(**raw)
     except SettingsError:
-        problems.extend(_unparsable_env())
+        problems.extend(_unparsable_env(model))
         raise ConfigError(problems) from None
     except ValidationError as exc:
-        for error in exc.errors():
+        # In file order: the connectors' sections are validated after the engine's own.
+        errors = sorted(exc.errors(), key=lambda e: _file_order(positions, tuple(e["loc"])))
+        for error in errors:
             loc = tuple(error["loc"])
             # An unset variable already explains why the value it fed is empty or wrong.
             if any(loc[: len(bad)] == bad for bad, _ in env_problems):
@@ -369,7 +388,18 @@ def load_settings(path: str | Path | None = None) -> Settings:
     return settings
 
 
-def _unparsable_env() -> list[str]:
+def _file_order(positions: _Positions | None, loc: tuple[str | int, ...]) -> tuple[int, int]:
+    """Where a problem's key is in the file; (0, 0) when it is not there (env, missing)."""
+    if positions is None:
+        return (0, 0)
+    for end in range(len(loc), -1, -1):
+        mark = positions.marks.get(tuple(loc[:end]))
+        if mark is not None:
+            return mark
+    return (0, 0)
+
+
+def _unparsable_env(model: type[Settings]) -> list[str]:
     """Environment values for whole sections or mappings must be JSON; name the ones that aren't."""
     found = []
     for name, value in os.environ.items():
@@ -380,7 +410,7 @@ def _unparsable_env() -> list[str]:
             json.loads(value)
         except ValueError:
             parts = upper.removeprefix("ARBRIDGE_").lower().split("__")
-            section = Settings.model_fields.get(parts[0])
+            section = model.model_fields.get(parts[0])
             if section is None:
                 continue
             target: Any = section.annotation

@@ -60,11 +60,11 @@ def book(count: int, today: date) -> dict[str, object]:
     for n in range(count):
         customer_id = f"C{n // 20:05d}"
         customer = Customer(
-            source=Source.STRIPE, source_account="acct", source_id=customer_id, name=customer_id
+            source=Source("stripe"), source_account="acct", source_id=customer_id, name=customer_id
         )
         due = today + timedelta(days=(n % 120) - 60)
         invoice = Invoice(
-            source=Source.STRIPE,
+            source=Source("stripe"),
             source_account="acct",
             source_id=f"in_{n}",
             number=f"INV-{n}",

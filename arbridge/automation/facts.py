@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from arbridge.automation.problems import did_you_mean
-from arbridge.model.invoice import AgingBucket, InvoiceStatus, Source
+from arbridge.model.invoice import AgingBucket, InvoiceStatus
 from arbridge.model.task import TASK_STATUSES
 
 
@@ -73,7 +73,7 @@ _CATALOGUE = [
         nullable=True,
         values=TASK_STATUSES,
     ),
-    _f("invoice.source", T.ENUM, "Where the invoice lives.", values=list(Source)),
+    _f("invoice.source", T.STR, "Where the invoice lives: its source connector's name."),
     _f("invoice.issue_date", T.DATE, "Issue date."),
     _f("invoice.due_date", T.DATE, "Due date.", nullable=True),
     _f("invoice.overdue", T.BOOL, "Money is owed and the due date has passed."),

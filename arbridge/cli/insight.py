@@ -29,6 +29,7 @@ HistoryStore = Callable[[list[PaymentRecord], Path | None], int]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 insight_app = typer.Typer(
+    rich_markup_mode=None,
     help="Payment predictions, and the backtest that shows how good they are.",
     no_args_is_help=True,
 )
@@ -95,7 +96,11 @@ def _read(path: Path, mapping: dict[str, str], date_format: str | None) -> list[
 
 def make_history_app(store: HistoryStore | None = None) -> typer.Typer:
     """The ``history`` commands; ``store`` writes imported records (None: validate only)."""
-    app = typer.Typer(help="Payment history the predictions learn from.", no_args_is_help=True)
+    app = typer.Typer(
+        rich_markup_mode=None,
+        help="Payment history the predictions learn from.",
+        no_args_is_help=True,
+    )
 
     @app.command("import")
     def import_history(

@@ -11,25 +11,29 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from arbridge.cli.clickup import clickup_app
+from arbridge.cli.context import CliContext, configured_settings, configured_store, fail_config
 from arbridge.cli.insight import insight_app, make_history_app, sandbox_history
-from arbridge.cli.quickbooks import quickbooks_app
-from arbridge.cli.report import report_app, set_provider
+from arbridge.cli.report import report_app
 from arbridge.cli.rules import rules_app, schema_app
-from arbridge.cli.rules import set_provider as set_rules_provider
 from arbridge.errors import ConfigError
 from arbridge.insight.history import PaymentRecord
-from arbridge.settings import Settings, load_settings
+from arbridge.ports.connector import CommandConnector, SinkConnector, discover
+from arbridge.settings import Settings
 
 app = typer.Typer(
-    help="arbridge: mirror QuickBooks Online and Stripe invoices into ClickUp and chase them.",
+    # Plain help: typer's rich panels show a "<bool>" type beside every flag.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
+    help="arbridge: mirror invoices from your books into a task tool and chase them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-config_app = typer.Typer(help="Configuration checks.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Local emulators of the outside services.", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode=None, help="Database maintenance.", no_args_is_help=True)
+config_app = typer.Typer(rich_markup_mode=None, help="Configuration checks.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    rich_markup_mode=None, help="Local emulators of the outside services.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(insight_app, name="insight")
 app.add_typer(report_app, name="report")
@@ -37,8 +41,6 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(schema_app, name="schema")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
-app.add_typer(quickbooks_app, name="quickbooks")
-app.add_typer(clickup_app, name="clickup")
 
 ConfigOption = Annotated[
     Path | None,
@@ -55,21 +57,11 @@ EXIT_CONFIG = 2
 
 
 def _fail_config(error: ConfigError) -> NoReturn:
-    typer.echo("arbridge: configuration problems:", err=True)
-    for problem in error.problems:
-        typer.echo(f"  {problem}", err=True)
-    raise typer.Exit(EXIT_CONFIG)
+    fail_config(error.problems)
 
 
 def _settings(config: Path | None) -> Settings:
-    from arbridge.logging import configure
-
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        _fail_config(error)
-    configure(level=settings.log.level, fmt=settings.log.format, secrets=settings.secrets())
-    return settings
+    return configured_settings(config)
 
 
 def _emit(payload: dict[str, Any], as_json: bool, human: str) -> None:
@@ -80,12 +72,7 @@ def _emit(payload: dict[str, Any], as_json: bool, human: str) -> None:
 
 def _open_store(settings: Settings) -> Any:
     """The migrated store, or exit 2 naming what is wrong with database_url."""
-    from arbridge.runtime.app import open_store
-
-    try:
-        return open_store(settings)
-    except ConfigError as error:
-        _fail_config(error)
+    return configured_store(settings)
 
 
 @app.command()
@@ -237,7 +224,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
-    """Validate the config, the database and the ClickUp list; report every problem at once."""
+    """Validate the config (every connector's section), the database and the task sink's
+    list; report every problem at once."""
     from arbridge.runtime.app import build_sink
     from arbridge.store.db import check_reachable, make_engine
 
@@ -252,7 +240,7 @@ def config_check(config: ConfigOption = None) -> None:
     except ConfigError as error:
         problems.extend(error.problems)
     except Exception as error:  # shown to the user, who must fix it
-        problems.append(f"clickup: {error}")
+        problems.append(f"{settings.sink}: {error}")
     if problems:
         _fail_config(ConfigError(problems))
     typer.echo("config OK")
@@ -267,17 +255,21 @@ def db_upgrade(config: ConfigOption = None) -> None:
     typer.echo(f"database at revision {current_revision(engine)}")
 
 
-@sandbox_app.command("clickup")
-def sandbox_clickup(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
-    rate_limit: Annotated[
-        int, typer.Option(help="Requests per minute per token (0: unlimited).")
-    ] = 100,
-) -> None:
-    """Serve the ClickUp emulator alone (board at /_emulator/board)."""
-    from arbridge.demo.sandbox import serve_clickup
+def _sandbox_command(name: str) -> Any:
+    """``arbridge sandbox <sink>``: the sink connector's emulator served alone."""
 
-    serve_clickup(port=port, rate_limit=rate_limit or None)
+    def serve(
+        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+        rate_limit: Annotated[
+            int, typer.Option(help="Requests per minute per token (0: unlimited).")
+        ] = 100,
+    ) -> None:
+        from arbridge.demo.sandbox import serve_sink
+
+        serve_sink(name, port=port, rate_limit=rate_limit or None)
+
+    serve.__doc__ = f"Serve the {name} emulator alone."
+    return serve
 
 
 @app.command()
@@ -288,7 +280,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 1,
     days: Annotated[int, typer.Option(help="Simulated days after the first sync.")] = 90,
     serve: Annotated[
-        bool, typer.Option("--serve", help="Keep the emulated ClickUp board up afterwards.")
+        bool, typer.Option("--serve", help="Keep the emulated task board up afterwards.")
     ] = False,
     as_json: JsonOption = False,
     forecast_png: Annotated[
@@ -296,7 +288,7 @@ def demo(
         typer.Option("--forecast-png", help="Also chart the final book's 90-day cash forecast."),
     ] = None,
 ) -> None:
-    """The local demo: generated invoices mirrored into the emulated ClickUp, over HTTP."""
+    """The local demo: generated invoices mirrored into the emulated task tool, over HTTP."""
     from arbridge.demo.run import run_demo
 
     summary = run_demo(
@@ -331,9 +323,6 @@ def _report_data(config: Path | None) -> Any:
 
     settings = _settings(config)
     return StoreReportData(settings, _open_store(settings))
-
-
-set_provider(_report_data)
 
 
 class _StoreRulesData:
@@ -382,9 +371,28 @@ class _StoreRulesData:
             ).first()
 
 
-set_rules_provider(_StoreRulesData)
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    # Every command finds the config loader and the store-backed data on ``ctx.obj``.
+    if ctx.obj is None:
+        ctx.obj = CliContext(rules_data=_StoreRulesData, report_data=_report_data)
+
+
 app.add_typer(make_history_app(store=_store_history), name="history")
 sandbox_app.command("history")(sandbox_history)
+
+
+def mount_connectors(root: typer.Typer, sandbox: typer.Typer | None = None) -> None:
+    """Each installed connector's commands as ``arbridge <name> ...``; a sink's emulator as
+    ``arbridge sandbox <name>``."""
+    for name, connector in sorted(discover().items()):
+        if isinstance(connector, CommandConnector):
+            root.add_typer(connector.commands(), name=name)
+        if sandbox is not None and isinstance(connector, SinkConnector):
+            sandbox.command(name)(_sandbox_command(name))
+
+
+mount_connectors(app, sandbox_app)
 
 
 def main() -> None:

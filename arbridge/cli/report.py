@@ -1,13 +1,9 @@
 """``arbridge report ...``: cash forecast, aging, DSO, collections, disputes, follow-up queue.
 
-Mounted by ``arbridge.cli.main``, with the provider that reads the data::
-
-    set_provider(lambda config: DatabaseReportData(config))
-    app.add_typer(report_app, name="report")
-
-Every command reads through a ``ReportData`` made by that factory from the ``--config`` path, so
-the same commands run on the database and, in tests, on data held in memory
-(``StaticReportData``). ``docs/reports.md`` explains the figures.
+Mounted by ``arbridge.cli.main``. Every command reads through a ``ReportData`` made by the
+``report_data`` factory of its context object (:class:`arbridge.cli.context.CliContext`) from the
+``--config`` path, so the same commands run on the database and, in tests, on data held in
+memory (``StaticReportData``). ``docs/reports.md`` explains the figures.
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ from typing import Annotated, Any, NoReturn, Protocol
 import typer
 from rich.console import Console
 
+from arbridge.cli.context import cli_context
 from arbridge.errors import ScenarioError
 from arbridge.insight.disputes import disputes_report
 from arbridge.insight.forecast import (
@@ -88,17 +85,12 @@ class StaticReportData:
 
 
 ProviderFactory = Callable[[Path | None], ReportData]
-_factory: ProviderFactory | None = None
-
-
-def set_provider(factory: ProviderFactory | None) -> None:
-    """Where the commands get their data: ``factory(config_path)`` is called once per command."""
-    global _factory
-    _factory = factory
 
 
 report_app = typer.Typer(
-    help="Cash forecast and accounts-receivable reports.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Cash forecast and accounts-receivable reports.",
+    no_args_is_help=True,
 )
 
 ConfigOption = Annotated[
@@ -118,10 +110,11 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _data(config: Path | None) -> ReportData:
-    if _factory is None:
+def _data(ctx: typer.Context, config: Path | None) -> ReportData:
+    factory: ProviderFactory | None = cli_context(ctx).report_data
+    if factory is None:
         _fail("arbridge report: no report data provider is configured", EXIT_PROVIDER)
-    return _factory(config)
+    return factory(config)
 
 
 def _emit(
@@ -155,6 +148,7 @@ def _show_forecast(result: Forecast, console: Console) -> None:
 
 @report_app.command("forecast")
 def forecast_command(
+    ctx: typer.Context,
     days: Annotated[int, typer.Option("--days", min=1, max=730, help="Days ahead.")] = 90,
     what_if: Annotated[
         list[str] | None,
@@ -190,7 +184,7 @@ def forecast_command(
             earlier = read_forecast_csv(compare)
         except (OSError, ValueError) as error:
             _fail(f"--compare: {error}")
-    data = _data(config)
+    data = _data(ctx, config)
     today = data.today()
     items = data.items(today)
     try:
@@ -232,13 +226,14 @@ def forecast_command(
 
 @report_app.command("aging")
 def aging_command(
+    ctx: typer.Context,
     by: ByOption = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Outstanding balance by aging bucket, per currency."""
-    data = _data(config)
+    data = _data(ctx, config)
     today = data.today()
     report = aging(data.items(today), today, by or Grouping.CUSTOMER)
     _emit(f"Aging on {today} by {report.by}", report.records(), report.to_dict(), as_json, as_csv)
@@ -246,6 +241,7 @@ def aging_command(
 
 @report_app.command("dso")
 def dso_command(
+    ctx: typer.Context,
     by: ByOption = None,
     period_days: Annotated[
         int, typer.Option("--period-days", min=1, help="Length of each countback period.")
@@ -259,7 +255,7 @@ def dso_command(
     config: ConfigOption = None,
 ) -> None:
     """Days sales outstanding (countback method) and its weekly trend, per currency."""
-    data = _data(config)
+    data = _data(ctx, config)
     today = data.today()
     report = dso(
         data.items(today), today, period_days=period_days, periods=periods, weeks=weeks, by=by
@@ -269,6 +265,7 @@ def dso_command(
 
 @report_app.command("collections")
 def collections_command(
+    ctx: typer.Context,
     by: ByOption = None,
     weeks: WeeksOption = 8,
     target_rate: Annotated[
@@ -283,7 +280,7 @@ def collections_command(
     config: ConfigOption = None,
 ) -> None:
     """Weekly collection rate, days late and follow-up counts, per currency."""
-    data = _data(config)
+    data = _data(ctx, config)
     today = data.today()
     report = collections(
         data.items(today),
@@ -298,23 +295,27 @@ def collections_command(
 
 @report_app.command("disputes")
 def disputes_command(
-    as_json: JsonOption = False, as_csv: CsvOption = False, config: ConfigOption = None
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Disputes by reason, customer, month and status, per currency."""
-    data = _data(config)
+    data = _data(ctx, config)
     report = disputes_report(data.disputes(), data.items(data.today()))
     _emit("Disputes", report.records(), report.to_dict(), as_json, as_csv)
 
 
 @report_app.command("queue")
 def queue_command(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per currency.")] = 50,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Open invoices in the order to chase them, per currency."""
-    data = _data(config)
+    data = _data(ctx, config)
     today = data.today()
     entries = rank_queue([i.invoice for i in data.items(today)], data.estimates(today), today)
     records = [e.record() for e in entries if e.rank <= limit]

@@ -3,8 +3,9 @@
     app.add_typer(rules_app, name="rules")
     app.add_typer(schema_app, name="schema")
 
-``explain`` and ``plan`` need stored invoices and history: the daemon registers a
-``RulesData`` factory with ``set_provider``; without one they exit 2.
+``explain`` and ``plan`` need stored invoices and history: they read them through the
+``rules_data`` factory of the command's context object (:class:`arbridge.cli.context.CliContext`);
+without one they exit 2.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from arbridge.automation.loader import LoadResult, load_rules
 from arbridge.automation.schema import rules_json_schema
 from arbridge.automation.schema_base import EVENT_TYPES
 from arbridge.automation.testing import run_rule_tests
+from arbridge.cli.context import cli_context
 from arbridge.model.calendar import BusinessCalendar
 
 EXIT_PROBLEMS = 1
@@ -56,19 +58,16 @@ class RulesData(Protocol):
 
 
 ProviderFactory = Callable[[Path | None], RulesData]
-_provider: ProviderFactory | None = None
-
-
-def set_provider(factory: ProviderFactory | None) -> None:
-    """Register how ``explain`` and ``plan`` reach stored data (called with ``--config``)."""
-    global _provider
-    _provider = factory
 
 
 rules_app = typer.Typer(
-    help="Collection rules: check them, test them, see what they will do.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Collection rules: check them, test them, see what they will do.",
+    no_args_is_help=True,
 )
-schema_app = typer.Typer(help="JSON Schemas for editor completion.", no_args_is_help=True)
+schema_app = typer.Typer(
+    rich_markup_mode=None, help="JSON Schemas for editor completion.", no_args_is_help=True
+)
 
 PathsArg = Annotated[
     list[Path] | None,
@@ -91,7 +90,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 @rules_app.command()
 def validate(paths: PathsArg = None) -> None:
-    """Check rule files; one ``path:line:col: message`` line per problem (exit 1 if any)."""
+    """Check rule files; one "path:line:col: message" line per problem (exit 1 if any)."""
     # A shell glob such as rules/*.yaml also matches the rule tests; those are `rules test`'s.
     chosen = [p for p in paths or [Path("rules")] if not p.name.endswith(".tests.yaml")]
     result = load_rules(chosen)
@@ -104,7 +103,7 @@ def validate(paths: PathsArg = None) -> None:
 
 @rules_app.command("test")
 def run_tests_command(paths: PathsArg = None) -> None:
-    """Run the rule tests (``*.tests.yaml``) beside the rule files."""
+    """Run the rule tests (*.tests.yaml files) beside the rule files."""
     report = run_rule_tests(paths or [Path("rules")])
     for problem in report.problems:
         typer.echo(str(problem))
@@ -123,14 +122,15 @@ def run_tests_command(paths: PathsArg = None) -> None:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-def _data(config: Path | None) -> RulesData:
-    if _provider is None:
+def _data(ctx: typer.Context, config: Path | None) -> RulesData:
+    factory: ProviderFactory | None = cli_context(ctx).rules_data
+    if factory is None:
         _fail(
             "arbridge: explain and plan need stored invoices; no data provider is configured "
             "(run them through the arbridge command with a config)",
             EXIT_NO_DATA,
         )
-    return _provider(config)
+    return factory(config)
 
 
 def _when(at: str | None, data: RulesData) -> datetime:
@@ -152,6 +152,7 @@ def _loaded(data: RulesData) -> LoadResult:
 
 @rules_app.command()
 def explain(
+    ctx: typer.Context,
     rule_id: Annotated[str, typer.Argument(help="Rule id.")],
     invoice: Annotated[str, typer.Argument(help="Invoice key or number.")],
     at: AtOption = None,
@@ -161,7 +162,7 @@ def explain(
     config: ConfigOption = None,
 ) -> None:
     """Why RULE_ID does or does not fire for INVOICE: each condition with its fact value."""
-    data = _data(config)
+    data = _data(ctx, config)
     result = _loaded(data)
     if result.rules.get(rule_id) is None:
         _fail(f"no valid rule {rule_id!r} is loaded", EXIT_PROBLEMS)
@@ -195,12 +196,13 @@ def _run(
 
 @rules_app.command()
 def plan(
+    ctx: typer.Context,
     at: AtOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """What the scheduled rules would do at a time, without doing it."""
-    data = _data(config)
+    data = _data(ctx, config)
     result = _loaded(data)
     now = _when(at, data)
     evaluation = _run(data, result, ScheduleTick(), data.facts(now), now)

@@ -44,6 +44,9 @@ NAMES = (
 SUFFIXES = ("Ltd", "Inc", "GmbH", "LLC", "Co", "Group", "Labs", "Partners")
 
 
+DEMO_SOURCE = Source("quickbooks")
+
+
 @dataclass(frozen=True)
 class GeneratedCustomer:
     customer: Customer
@@ -56,7 +59,7 @@ class CompanyGenerator:
     """Same seed, same company: every run of the demo and every test sees identical data."""
 
     def __init__(
-        self, seed: int = 1, *, account: str = "demo-realm", source: Source = Source.QUICKBOOKS
+        self, seed: int = 1, *, account: str = "demo-realm", source: Source = DEMO_SOURCE
     ) -> None:
         self.random = random.Random(seed)
         self.account = account

@@ -302,7 +302,8 @@ def _collectors_act(app: App, collector: Any, rng: Any, today: date) -> Counter[
             collector.comment(task_id, "Customer replied: payment is being processed.")
             done["customer_replied"] += 1
         else:
-            collector.set_status(task_id, app.settings.clickup.statuses["disputed"])
+            sink: Any = app.settings.connector_sections()["clickup"]
+            collector.set_status(task_id, sink.statuses["disputed"])
             done["disputed"] += 1
     return done
 

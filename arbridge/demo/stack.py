@@ -20,9 +20,9 @@ from arbridge.clock import Clock
 from arbridge.ports.connector import discover
 from arbridge.ports.source import SourceEmulator
 from arbridge.runtime.app import App
-from arbridge.runtime.intake import Intake
 from arbridge.settings import Settings
 from arbridge.store.credentials import SqlCredentialStore, new_key
+from arbridge.store.db import make_engine
 from arbridge.web.app import create_web_app
 from arbridge.web.server import LoopbackServer
 
@@ -99,13 +99,11 @@ class ProductStack:
             else:
                 config[section] = values
         self.settings = Settings.model_validate(config)
-        key = new_key()
-
-        def intake(app: App) -> Intake:
-            credentials = SqlCredentialStore(app.engine, key, clock)
-            return Intake(self.settings, app.engine, clock, app, credentials=credentials)
-
-        self.app = App.from_settings(self.settings, clock, intake=intake)
+        # The token store on its own connection pool: it is made before the App's.
+        store_engine = make_engine(self.settings.database_url)
+        stack.callback(store_engine.dispose)
+        credentials = SqlCredentialStore(store_engine, new_key(), clock)
+        self.app = App.from_settings(self.settings, clock, credentials=credentials)
         stack.callback(self.app.close)
         self.daemon = stack.enter_context(
             LoopbackServer(create_web_app(self.app.intake.web_context()))

@@ -149,7 +149,7 @@ def check_invoice(
         other.source_id
         for other in others
         if other.key != invoice.key
-        and other.source is invoice.source
+        and other.source == invoice.source
         and other.source_account == invoice.source_account
         and other.number.strip().casefold() == number
     )

@@ -2,20 +2,62 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 
 from arbridge.model.calendar import BusinessCalendar
 from arbridge.model.money import Money, minor_units, quantize
 
 
-class Source(StrEnum):
-    QUICKBOOKS = "quickbooks"
-    STRIPE = "stripe"
+class Source(str):
+    """Which system an object came from: the name of its source connector, as in the config
+    and the store (e.g. ``"quickbooks"``). An open identifier, not an enum: a new connector
+    brings a new source without an engine edit. Lower-case letters, digits and ``_``; which
+    names exist is checked against the installed connectors where they enter (the config,
+    the sources the engine builds)."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> Self:
+        if not isinstance(value, str) or not SOURCE_NAME.fullmatch(value):
+            raise ValueError(
+                f"invalid source {value!r}: lower-case letters, digits and _ after a letter"
+            )
+        return super().__new__(cls, value)
+
+    @property
+    def value(self) -> str:
+        """The plain string, as stored."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"Source({str(self)!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source_type: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+
+SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class InvoiceStatus(StrEnum):

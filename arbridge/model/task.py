@@ -49,9 +49,9 @@ FACTS: dict[str, FactKind] = {
     "invoice_checks": FactKind.TEXT,
 }
 
-# The choices each CHOICE fact can take; a drop-down field must offer all of them.
+# The choices each CHOICE fact can take; a drop-down field must offer all of them. The
+# ``source`` fact's choices are the installed sources' names (``settings.installed_sources``).
 CHOICES: dict[str, tuple[str, ...]] = {
-    "source": ("quickbooks", "stripe"),
     "invoice_status": (
         "draft",
         "open",

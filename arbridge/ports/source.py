@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from arbridge.clock import Clock
 from arbridge.model.invoice import Customer, Dispute, Invoice, Payment, Source
@@ -199,6 +199,7 @@ class SourceEmulator(Protocol):
         ...
 
 
+@runtime_checkable
 class SourceConnector(Protocol):
     """The entry-point object of a source distribution (group ``arbridge.connectors``)."""
 
@@ -216,14 +217,20 @@ class SourceConnector(Protocol):
     def source_emulator(self, *, clock: Clock, seed: int = 0) -> SourceEmulator: ...
 
 
+@runtime_checkable
 class OAuthConnector(Protocol):
-    """A source that is connected through an OAuth authorization-code grant (QuickBooks)."""
+    """A source connected through an OAuth authorization-code grant (e.g. QuickBooks). The
+    daemon serves ``/oauth/{name}/callback`` with ``complete_pending``."""
 
     def authorization_url(self, settings: Any, state: str) -> str: ...
 
-    def complete_authorization(
-        self, settings: Any, credentials: CredentialStore, redirect_url: str, *, state: str
+    def begin_authorization(self, settings: Any, credentials: CredentialStore) -> str:
+        """Start a connection (its state kept in ``credentials``); the URL to open."""
+        ...
+
+    def complete_pending(
+        self, settings: Any, credentials: CredentialStore, redirect_url: str, *, clock: Clock
     ) -> str:
-        """Exchange the code in Intuit's redirect for tokens and store them; returns the
-        connected account (realm id). Raises ``ConfigError`` with what to fix."""
+        """Finish the connection started by ``begin_authorization`` from the provider's
+        redirect; returns the connected account. Raises ``ConfigError`` with what to fix."""
         ...

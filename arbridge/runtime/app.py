@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,8 +22,21 @@ from arbridge.loop.predictions import InsightEngine, refresh_all, rerank, snapsh
 from arbridge.loop.reconcile import Reconciler, ReconcileResult
 from arbridge.loop.rules import RulesRunner
 from arbridge.model.invoice import Customer, Invoice
-from arbridge.ports.connector import RemoteTask, TaskSink, discover
-from arbridge.runtime.intake import CollectorIntake, Intake
+from arbridge.ports.connector import (
+    CollectorConnector,
+    Connector,
+    RemoteTask,
+    SinkConnector,
+    TaskSink,
+    discover,
+)
+from arbridge.ports.source import CredentialStore, InvoiceSource
+from arbridge.runtime.intake import (
+    CollectorWebhooks,
+    Intake,
+    NoCredentials,
+    SourceChanges,
+)
 from arbridge.runtime.schedule import (
     JOIN_TIMEOUT_S,
     Consumer,
@@ -50,18 +63,22 @@ def open_store(settings: Settings) -> Engine:
     return engine
 
 
-def build_sink(settings: Settings) -> TaskSink:
-    connectors = discover()
-    if "clickup" not in connectors:
-        raise ConfigError(["clickup: the arbridge-clickup connector is not installed"])
+def build_sink(settings: Settings, connectors: Mapping[str, Connector] | None = None) -> TaskSink:
+    """The task sink the config names (``sink:``), connected and checked."""
+    name = settings.sink
+    if name is None:
+        raise ConfigError(["sink: no task sink is installed; install a sink connector package"])
+    connector = (discover() if connectors is None else connectors).get(name)
+    if not isinstance(connector, SinkConnector):
+        raise ConfigError([f"sink: {name!r} is not an installed task sink connector"])
     try:
-        return connectors["clickup"].build_sink(settings, secrets=settings.secrets())
+        return connector.build_sink(settings, secrets=settings.secrets())
     except AuthError as exc:
         # At start-up a refused token is a configuration problem: nothing can work until fixed.
-        raise ConfigError([f"clickup.token: {exc}"]) from None
+        raise ConfigError([f"{name}: the credentials were refused: {exc}"]) from None
     except TransientError as exc:
         raise ConfigError(
-            [f"clickup.base_url: ClickUp could not be reached at start-up ({exc}); try again"]
+            [f"{name}: could not be reached at start-up ({exc}); try again"]
         ) from None
 
 
@@ -75,6 +92,9 @@ class SyncReport:
 
 
 class App:
+    """Composes the engine: store, sink, reconciler, rules and intake. Components get what
+    they use, never the App."""
+
     def __init__(
         self,
         settings: Settings,
@@ -83,7 +103,9 @@ class App:
         clock: Clock | None = None,
         *,
         dry_run: bool = False,
-        intake: Callable[[App], Intake] | None = None,
+        connectors: Mapping[str, Connector] | None = None,
+        credentials: CredentialStore | None = None,
+        builders: Mapping[str, Callable[[], InvoiceSource]] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -105,13 +127,20 @@ class App:
             if settings.rules.packs
             else None
         )
-        self.intake = (
-            intake(self) if intake is not None else Intake(settings, engine, self.clock, self)
+        self.changes = SourceChanges(engine, self.reconciler, self.rules, self.clock)
+        found = discover() if connectors is None else connectors
+        self.intake = Intake(
+            settings,
+            engine,
+            self.clock,
+            self.changes,
+            connectors=found,
+            builders=builders,
+            credentials=credentials,
         )
-        self._collectors: CollectorIntake | None = None
+        self._collectors = self._wire_collectors(found)
         # The daemon's HTTP server while ``run`` serves it (tests read its address).
         self.http_server: Any = None
-        self._wire_collectors()
 
     @classmethod
     def from_settings(
@@ -120,26 +149,47 @@ class App:
         clock: Clock | None = None,
         *,
         dry_run: bool = False,
-        intake: Callable[[App], Intake] | None = None,
+        credentials: CredentialStore | None = None,
     ) -> App:
         # Validate everything before the first write: bad config must leave the store untouched.
         engine = make_engine(settings.database_url)
         check_reachable(engine)
-        sink = build_sink(settings)
+        connectors = discover()
+        sink = build_sink(settings, connectors)
         try:
             upgrade(engine)
-            return cls(settings, engine, sink, clock, dry_run=dry_run, intake=intake)
+            return cls(
+                settings,
+                engine,
+                sink,
+                clock,
+                dry_run=dry_run,
+                connectors=connectors,
+                credentials=credentials,
+            )
         except BaseException:
             sink.close()
             raise
 
-    def _wire_collectors(self) -> None:
-        """ClickUp webhooks: collectors' status changes, promise dates and comments."""
-        connector: Any = discover().get("clickup")
-        if connector is None or not hasattr(connector, "verify_webhook"):
-            return
-        self._collectors = CollectorIntake(self, connector)
-        self.intake.add_provider("clickup", self._collectors.verify, self._collectors.handle)
+    def _wire_collectors(self, connectors: Mapping[str, Connector]) -> CollectorWebhooks | None:
+        """The sink's webhooks, when it reports collectors' work (status changes, comments,
+        promise-to-pay dates)."""
+        name = self.settings.sink
+        connector = None if name is None else connectors.get(name)
+        if name is None or not isinstance(connector, CollectorConnector):
+            return None
+        collectors = CollectorWebhooks(
+            name,
+            connector,
+            self.settings,
+            self.intake.credentials or NoCredentials(),
+            self.engine,
+            self.clock,
+            reconciler=self.reconciler,
+            rules=self.rules,
+        )
+        self.intake.add_provider(name, collectors)
+        return collectors
 
     def worker(self, name: str = "worker-1") -> OutboxWorker:
         sync = self.settings.sync
@@ -172,16 +222,7 @@ class App:
         self, invoice: Invoice, customer: Customer | None = None, *, reason: str = "source change"
     ) -> ReconcileResult:
         """Store a source change, queue its task changes and run the rules its event triggers."""
-        result = self.reconciler.upsert(invoice, customer, reason=reason)
-        event = invoice_event(result.previous_status, invoice) if result.stored else None
-        if event is not None and self.rules is not None:
-            self.rules.event(event, invoice.key, self.clock.now())
-        elif (
-            result.stored and self.rules is not None and invoice.is_overdue(self.reconciler.today())
-        ):
-            # E.g. a due date moved into the past: "became overdue" must not wait for the tick.
-            self.rules.check_overdue(self.clock.now(), [invoice.key])
-        return result
+        return self.changes.ingest(invoice, customer, reason=reason)
 
     def run_rules(self) -> int:
         """The scheduled rule evaluation; returns how many rules fired."""
@@ -215,7 +256,7 @@ class App:
                 if seen == link.planned:
                     continue
                 drifted += 1
-                log.warning("task drifted in ClickUp", task_key=link.invoice_key)
+                log.warning("task drifted in the task tool", task_key=link.invoice_key)
                 if seen is None:
                     # Deleted in ClickUp: forget it so the next plan creates it again.
                     link.task_id = None
@@ -390,23 +431,6 @@ def observed_state(planned: dict[str, Any], task: RemoteTask | None) -> dict[str
         fields[fact] = task.fields.get(fact)
     seen["fields"] = fields
     return seen
-
-
-def invoice_event(previous: str | None, invoice: Invoice) -> str | None:
-    """The rule event a change of stored status means, if any."""
-    if previous is None:
-        return "invoice.created"
-    current = invoice.status.value
-    if current == previous:
-        return None
-    if previous == "draft" and current == "open":
-        return "invoice.finalized"
-    return {
-        "paid": "invoice.paid",
-        "partially_paid": "invoice.partially_paid",
-        "void": "invoice.voided",
-        "disputed": "invoice.disputed",
-    }.get(current)
 
 
 def store_status(engine: Engine, clock: Clock) -> dict[str, Any]:

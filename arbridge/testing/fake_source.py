@@ -30,6 +30,10 @@ from arbridge.ports.source import (
 ACCOUNT = "fake-acct"
 
 
+# The fake stands in for a Stripe-like source: its objects carry that name.
+SOURCE = Source("stripe")
+
+
 class FakeSource:
     name = "stripe"
 
@@ -48,9 +52,7 @@ class FakeSource:
     # -- the bookkeeping side -------------------------------------------------------------
 
     def add_customer(self, source_id: str, name: str) -> Customer:
-        customer = Customer(
-            source=Source.STRIPE, source_account=ACCOUNT, source_id=source_id, name=name
-        )
+        customer = Customer(source=SOURCE, source_account=ACCOUNT, source_id=source_id, name=name)
         self.customers[source_id] = customer
         return customer
 
@@ -58,7 +60,7 @@ class FakeSource:
         customer = self.customers[customer_id]
         total = Decimal(amount)
         invoice = Invoice(
-            source=Source.STRIPE,
+            source=SOURCE,
             source_account=ACCOUNT,
             source_id=source_id,
             number=f"F-{source_id}",
@@ -99,7 +101,7 @@ class FakeSource:
 
         invoice = self.invoices[invoice_id]
         self.disputes[dispute_id] = Dispute(
-            source=Source.STRIPE,
+            source=SOURCE,
             source_account=ACCOUNT,
             source_id=dispute_id,
             invoice_id=invoice_id,
@@ -165,7 +167,7 @@ class FakeSource:
             return SourceBatch(disputes=[self.disputes[object_id]])
         if object_id in self.deleted:
             return SourceBatch(
-                deleted=[DeletedInvoice(Source.STRIPE, ACCOUNT, object_id, self.deleted[object_id])]
+                deleted=[DeletedInvoice(SOURCE, ACCOUNT, object_id, self.deleted[object_id])]
             )
         invoice = self.invoices[object_id]
         return SourceBatch(customers=[self.customers[invoice.customer_id]], invoices=[invoice])

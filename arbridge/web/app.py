@@ -48,7 +48,8 @@ class WebContext:
     oauth_callbacks: dict[str, OAuthCallback] = field(default_factory=dict)
     # Stores one delivery's events durably; the default commits each delivery on its own.
     store: Callable[[list[InboundEvent], datetime], StoreResult] | None = None
-    known_providers: tuple[str, ...] = ("stripe", "quickbooks", "clickup")
+    # Every installed connector's name: others get 404 without a provider label of their own.
+    known_providers: tuple[str, ...] = ()
 
 
 def _reject(ctx: WebContext, provider: str, status: int, reason: str) -> JSONResponse:

@@ -12,13 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from arbridge.automation import FactSet, History, LoadResult, MemoryHistory, load_rules
-from arbridge.cli import rules as rules_cli
-from arbridge.cli.rules import rules_app, schema_app, set_provider
+from arbridge.cli.context import CliContext
+from arbridge.cli.rules import rules_app, schema_app
 from arbridge.model.calendar import BusinessCalendar
 from tests.automation.builders import facts
+from tests.cli_runner import ContextRunner
 
 RULES = Path(__file__).parents[2] / "rules"
-runner = CliRunner()
+runner = ContextRunner()
 
 
 class FakeData:
@@ -60,9 +61,7 @@ class FakeData:
 
 @pytest.fixture
 def provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    # monkeypatch restores whatever provider the application had registered.
-    monkeypatch.setattr(rules_cli, "_provider", None)
-    set_provider(FakeData)
+    monkeypatch.setattr(runner, "context", CliContext(rules_data=FakeData))
 
 
 def test_validate_ok() -> None:
@@ -112,7 +111,7 @@ def test_no_tests_found_is_a_failure(tmp_path: Path) -> None:
 
 
 def test_explain_and_plan_need_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules_cli, "_provider", None)
+    monkeypatch.setattr(runner, "context", CliContext())
     for args in (["explain", "dunning-firm-3", "INV-1"], ["plan"]):
         result = runner.invoke(rules_app, args)
         assert result.exit_code == 2
@@ -172,8 +171,6 @@ def test_schema_rules_prints_json_schema() -> None:
 
 def test_validate_skips_rule_tests_matched_by_a_glob() -> None:
     from pathlib import Path
-
-    from typer.testing import CliRunner
 
     from arbridge.cli.rules import rules_app
 

@@ -59,7 +59,7 @@ def test_factset_rejects_unknown_and_mistyped_facts() -> None:
 def _invoice(number: str, due: date, total: str, status: InvoiceStatus) -> Invoice:
     balance = Decimal(0) if status is InvoiceStatus.PAID else Decimal(total)
     return Invoice(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct",
         source_id=number,
         number=number,
@@ -82,7 +82,7 @@ def test_build_facts_from_the_canonical_model() -> None:
     newer = _invoice("A-2", date(2026, 3, 20), "250.00", InvoiceStatus.OPEN)
     paid = _invoice("A-0", date(2026, 2, 1), "80.00", InvoiceStatus.PAID)
     customer = Customer(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct",
         source_id="cus_1",
         name="Acme Ltd",
@@ -170,7 +170,7 @@ def test_preferred_weekday_today_lets_a_rule_wait_for_the_customers_day() -> Non
     from arbridge.model.invoice import Invoice, InvoiceStatus, Source, SourceVersion
 
     invoice = Invoice(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct",
         source_id="in_1",
         number="INV-1",

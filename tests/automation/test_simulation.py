@@ -30,7 +30,7 @@ CALENDAR = BusinessCalendar()
 
 def _invoice(**changes: object) -> Invoice:
     base = Invoice(
-        source=Source.QUICKBOOKS,
+        source=Source("quickbooks"),
         source_account="realm",
         source_id="42",
         number="INV-42",
@@ -49,7 +49,7 @@ def _invoice(**changes: object) -> Invoice:
 
 
 CUSTOMER = Customer(
-    source=Source.QUICKBOOKS, source_account="realm", source_id="7", name="Acme Ltd"
+    source=Source("quickbooks"), source_account="realm", source_id="7", name="Acme Ltd"
 )
 
 

@@ -84,7 +84,7 @@ def _book(today: date, seed: int) -> dict[str, FactSet]:
     for n in range(240):
         customer_id = f"C{n // 6}"
         customer = Customer(
-            source=Source.STRIPE,
+            source=Source("stripe"),
             source_account="acct",
             source_id=customer_id,
             name=f"Customer {customer_id}",
@@ -95,7 +95,7 @@ def _book(today: date, seed: int) -> dict[str, FactSet]:
         total = Decimal(rnd.choice([300, 1200, 4500, 12000, 60000]))
         paid = total / 2 if rnd.random() < 0.2 else Decimal(0)
         invoice = Invoice(
-            source=Source.STRIPE,
+            source=Source("stripe"),
             source_account="acct",
             source_id=f"in_{n}",
             number=f"INV-{n}",

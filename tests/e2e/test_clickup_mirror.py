@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from arbridge_clickup.settings import DEFAULT_STATUSES
 from typer.testing import CliRunner
 
 from arbridge.cli.main import app as cli
@@ -175,9 +176,7 @@ def _config_file(tmp_path: Path, base_url: str, **clickup: Any) -> Path:
 def test_config_check_names_missing_field_and_status_and_writes_nothing(tmp_path: Path) -> None:
     emulator = discover()["clickup"].emulator(rate_limit=None)
     with LoopbackServer(emulator.app) as server:
-        statuses = dict(
-            Settings.model_fields["clickup"].annotation.model_fields["statuses"].default_factory()
-        )  # type: ignore[union-attr,misc]
+        statuses = dict(DEFAULT_STATUSES)
         statuses["overdue"] = "late"
         path = _config_file(
             tmp_path,

@@ -183,7 +183,7 @@ def test_written_history_reads_back_identically(tmp_path: Path, book: list[Payme
 
 def test_a_canonical_invoice_becomes_a_record() -> None:
     invoice = Invoice(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct_1",
         source_id="in_1",
         number="INV-1",

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arbridge.model.invoice import Invoice, InvoiceStatus, Source, SourceVersion
+from arbridge.model.invoice import Invoice, InvoiceStatus, SourceVersion
 
 TODAY = date(2026, 3, 4)  # a Wednesday in ISO week 2026-W10
 
@@ -24,7 +24,7 @@ def make_invoice(
     terms: str | None = "Net 30",
     email: str | None = "ap@example.com",
     account: str = "realm-1",
-    source: Source = Source.QUICKBOOKS,
+    source: str = "quickbooks",
     source_id: str | None = None,
 ) -> Invoice:
     amount = Decimal(total)

@@ -128,7 +128,7 @@ def test_duplicate_numbers_within_one_source_account() -> None:
         invoice,
         _clean("inv-7 ", source_id="71"),  # same number, other case and spacing
         _clean("INV-7", source_id="72", account="realm-2"),  # other account: fine
-        _clean("INV-7", source_id="in_73", source=Source.STRIPE),  # other source: fine
+        _clean("INV-7", source_id="in_73", source=Source("stripe")),  # other source: fine
         _clean("INV-8", source_id="74"),
         _clean("INV-7", source_id="75"),
     ]

@@ -25,7 +25,7 @@ def _dispute(
 ) -> Dispute:
     opened = datetime(2026, month, 5, 12, tzinfo=UTC)
     return Dispute(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct_1",
         source_id=source_id,
         invoice_id=invoice_id,
@@ -44,7 +44,7 @@ def _stripe(number: str, customer: str, name: str, total: str, currency: str = "
         name=name,
         total=total,
         currency=currency,
-        source=Source.STRIPE,
+        source=Source("stripe"),
         account="acct_1",
         issue=date(2026, 1, 20),
     )
@@ -60,7 +60,7 @@ def test_disputes_grouped_by_reason_customer_and_month() -> None:
         ARItem(_stripe("in_4", "cus_B", "Globex", "40.00").invoice, task_status="disputed"),
         ARItem(_stripe("in_5", "cus_B", "Globex", "999.00").invoice, task_status="overdue"),
         ARItem(  # settled: no longer in dispute
-            make_invoice("in_6", source=Source.STRIPE, account="acct_1", paid=date(2026, 2, 1)),
+            make_invoice("in_6", source=Source("stripe"), account="acct_1", paid=date(2026, 2, 1)),
             task_status="disputed",
         ),
     ]

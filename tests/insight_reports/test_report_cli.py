@@ -7,17 +7,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from arbridge.cli.report import ReportData, StaticReportData, report_app, set_provider
+from arbridge.cli.context import CliContext
+from arbridge.cli.report import ReportData, StaticReportData, report_app
 from arbridge.demo.generator import CompanyGenerator, with_payment
 from arbridge.insight.forecast import GRAMMAR, Collection, Estimate
 from arbridge.insight.reports import ARItem
 from arbridge.model.invoice import Dispute, DisputeStatus, SourceVersion
 from arbridge.model.money import Money
+from tests.cli_runner import ContextRunner
 from tests.insight_reports.factory import TODAY
 
-runner = CliRunner()
+runner = ContextRunner()
 STAMP = datetime(2026, 3, 4, 9, tzinfo=UTC)
 
 
@@ -66,9 +67,9 @@ def _book() -> StaticReportData:
 @pytest.fixture
 def data() -> Iterator[StaticReportData]:
     book = _book()
-    set_provider(lambda config: book)
+    runner.context = CliContext(report_data=lambda config: book)
     yield book
-    set_provider(None)
+    runner.context = CliContext()
 
 
 def _json(args: list[str]) -> dict[str, object]:
@@ -214,7 +215,7 @@ def test_bad_grouping_is_rejected(data: StaticReportData) -> None:
 
 
 def test_without_a_provider() -> None:
-    set_provider(None)
+    runner.context = CliContext()
     result = runner.invoke(report_app, ["aging"])
     assert result.exit_code == 1
     assert "no report data provider is configured" in result.stderr
@@ -228,11 +229,9 @@ def test_provider_gets_the_config_path(tmp_path: Path) -> None:
         seen.append(path)
         return StaticReportData(TODAY)
 
-    set_provider(factory)
-    try:
-        result = runner.invoke(report_app, ["disputes", "--json", "-c", str(config)])
-    finally:
-        set_provider(None)
+    result = runner.invoke(
+        report_app, ["disputes", "--json", "-c", str(config)], obj=CliContext(report_data=factory)
+    )
     assert result.exit_code == 0, result.output
     assert seen == [config]
     assert json.loads(result.stdout)["totals"] == []

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from arbridge.clock import FakeClock
 from arbridge.model.task import FACTS
 from arbridge.runtime.app import App
-from arbridge.runtime.intake import Intake
 from arbridge.settings import Settings
 from arbridge.testing.fake_sink import FakeSink
 from arbridge.testing.fake_source import FakeSource
@@ -53,10 +52,7 @@ def rig(engine: Engine, clock: FakeClock) -> Iterator[Rig]:
     sink = FakeSink(frozenset(FACTS))
     config = settings()
 
-    def intake(app: App) -> Intake:
-        return Intake(config, engine, clock, app, builders={"stripe": lambda: source})
-
-    app = App(config, engine, sink, clock, intake=intake)
+    app = App(config, engine, sink, clock, builders={"stripe": lambda: source})
     web = create_web_app(app.intake.web_context())
     with LoopbackServer(web) as server, httpx.Client(base_url=server.base_url) as http:
         yield Rig(app, source, sink, http)

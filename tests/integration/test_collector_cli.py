@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
+from arbridge_clickup.cli import CREDENTIAL_NAME
 from arbridge_clickup.emulator import EmulatorState
 from arbridge_clickup.plugin import connector
 from typer.testing import CliRunner
 
-from arbridge.cli.clickup import CREDENTIAL_NAME, clickup_app
+from arbridge.cli.main import app
 from arbridge.store.credentials import KEY_ENV, SqlCredentialStore, new_key
 from arbridge.store.db import make_engine
 from arbridge.testing.loopback import LoopbackServer
@@ -41,13 +42,17 @@ def test_webhook_create_registers_once_and_stores_the_secret_never_printing_it(
     state, config = served
     key = new_key()
     runner = CliRunner()
-    first = runner.invoke(clickup_app, ["webhook", "create", "-c", str(config)], env={KEY_ENV: key})
+    first = runner.invoke(
+        app, ["clickup", "webhook", "create", "-c", str(config)], env={KEY_ENV: key}
+    )
     assert first.exit_code == 0, first.output
     (hook,) = state.webhooks.values()
     assert hook.endpoint == PUBLIC + "/webhooks/clickup"
     assert hook.id in first.output
     assert hook.secret not in first.output
-    again = runner.invoke(clickup_app, ["webhook", "create", "-c", str(config)], env={KEY_ENV: key})
+    again = runner.invoke(
+        app, ["clickup", "webhook", "create", "-c", str(config)], env={KEY_ENV: key}
+    )
     assert again.exit_code == 0, again.output
     assert len(state.webhooks) == 1
     assert hook.id in again.output
@@ -67,20 +72,24 @@ def test_an_explicit_url_wins_and_a_missing_key_or_url_exits_2(
     runner = CliRunner()
     url = "https://hooks.example.com/webhooks/clickup"
     done = runner.invoke(
-        clickup_app,
-        ["webhook", "create", "-c", str(config), "--url", url],
+        app,
+        ["clickup", "webhook", "create", "-c", str(config), "--url", url],
         env={KEY_ENV: new_key()},
     )
     assert done.exit_code == 0, done.output
     assert [h.endpoint for h in state.webhooks.values()] == [url]
-    no_key = runner.invoke(clickup_app, ["webhook", "create", "-c", str(config)], env={KEY_ENV: ""})
+    no_key = runner.invoke(
+        app, ["clickup", "webhook", "create", "-c", str(config)], env={KEY_ENV: ""}
+    )
     assert no_key.exit_code == 2
     assert KEY_ENV in no_key.output
     raw = yaml.safe_load(config.read_text())
     del raw["server"]
     bare = tmp_path / "bare.yaml"
     bare.write_text(yaml.safe_dump(raw))
-    no_url = runner.invoke(clickup_app, ["webhook", "create", "-c", str(bare)], env={KEY_ENV: "k"})
+    no_url = runner.invoke(
+        app, ["clickup", "webhook", "create", "-c", str(bare)], env={KEY_ENV: "k"}
+    )
     assert no_url.exit_code == 2
     assert "server.public_url: is not set" in no_url.output
     assert len(state.webhooks) == 1

@@ -28,11 +28,11 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def bill(due: date = date(2026, 2, 20), *, paid: bool = False) -> tuple[Invoice, Customer]:
     customer = Customer(
-        source=Source.STRIPE, source_account="acct_1", source_id="cus_1", name="Acme Ltd"
+        source=Source("stripe"), source_account="acct_1", source_id="cus_1", name="Acme Ltd"
     )
     total = Decimal("1200.00")
     invoice = Invoice(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct_1",
         source_id="in_1",
         number="INV-1",

@@ -127,13 +127,13 @@ def rig(engine: Engine, clock: FakeClock) -> Iterator[Rig]:
 
 def invoice(due: date, *, paid: bool = False) -> tuple[Invoice, Customer]:
     customer = Customer(
-        source=Source.STRIPE, source_account="acct_1", source_id="cus_1", name="Acme Ltd"
+        source=Source("stripe"), source_account="acct_1", source_id="cus_1", name="Acme Ltd"
     )
     total = Decimal("1200.00")
     issued = datetime.combine(due - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
     return (
         Invoice(
-            source=Source.STRIPE,
+            source=Source("stripe"),
             source_account="acct_1",
             source_id="in_1",
             number="INV-1",

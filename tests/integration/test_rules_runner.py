@@ -43,10 +43,10 @@ def settings() -> Settings:
 
 def invoice_due(due: datetime) -> tuple[Invoice, Customer]:
     customer = Customer(
-        source=Source.STRIPE, source_account="acct_1", source_id="cus_1", name="Acme Ltd"
+        source=Source("stripe"), source_account="acct_1", source_id="cus_1", name="Acme Ltd"
     )
     invoice = Invoice(
-        source=Source.STRIPE,
+        source=Source("stripe"),
         source_account="acct_1",
         source_id="in_1",
         number="INV-1",

@@ -7,9 +7,10 @@ import traceback
 from pathlib import Path
 
 import pytest
+from arbridge_clickup.settings import DEFAULT_FIELDS, DEFAULT_STATUSES
 
 from arbridge.errors import ConfigError
-from arbridge.settings import DEFAULT_FIELDS, DEFAULT_STATUSES, Settings, load_settings
+from arbridge.settings import Settings, load_settings
 
 TOKEN = "pk_4711_SUPERSECRETTOKENVALUE"
 ENV_TOKEN = "pk_0815_ENVIRONMENTTOKENVALUE"

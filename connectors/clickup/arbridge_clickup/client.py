@@ -19,13 +19,13 @@ import httpx
 from arbridge.api import (
     STATUS_ERRORS,
     AuthError,
-    ClickUpSettings,
     ConnectorError,
     RateLimitedError,
     TransientError,
     call_with_retries,
 )
 from arbridge_clickup.ratelimit import RateLimiter
+from arbridge_clickup.settings import ClickUpSettings
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from arbridge.api import (
 )
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import KEY_FACT, ListSchema, build_list_schema
+from arbridge_clickup.settings import clickup_section
 from arbridge_clickup.values import ValueConversionError, date_from_ms
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes) -> list
 
 def webhook_secret(settings: Settings, credentials: CredentialStore) -> str | None:
     """The webhook's HMAC key: ``clickup.webhook_secret`` if set, else the stored one."""
-    configured = settings.clickup.webhook_secret
+    configured = clickup_section(settings).webhook_secret
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
     stored = credentials.load(CREDENTIAL_NAME) or {}
@@ -260,7 +261,7 @@ def build_inbound(
     Raises ``ConfigError`` for a list that does not match the config (as the sink does). A
     missing promise-to-pay field is only a warning: promise dates are then not read.
     """
-    config = settings.clickup
+    config = clickup_section(settings)
     client = ClickUpClient(config, transport=transport, secrets=secrets)
     try:
         me = (client.request("GET", "/user") or {}).get("user") or {}

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import typer
 
 from arbridge.api import ConfigError, Settings
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.schema import ListSchema, resolve_list_schema
+from arbridge_clickup.settings import ClickUpSettings, clickup_section
 from arbridge_clickup.sink import ClickUpSink, resolve_members
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 class ClickUpConnector:
     name = "clickup"
+    settings_section = ClickUpSettings
 
     def build_sink(
         self,
@@ -33,7 +36,7 @@ class ClickUpConnector:
 
         Raises ``ConfigError`` listing the problems of both the list and the workspace.
         """
-        config = settings.clickup
+        config = clickup_section(settings)
         client = ClickUpClient(config, transport=transport, secrets=secrets)
         try:
             problems: list[str] = []
@@ -53,6 +56,12 @@ class ClickUpConnector:
         except BaseException:
             client.close()
             raise
+
+    def commands(self) -> typer.Typer:
+        """``arbridge clickup ...``."""
+        from arbridge_clickup.cli import clickup_app
+
+        return clickup_app
 
     def emulator(self, *, rate_limit: int | None, seed: int = 0) -> ClickUpEmulator:
         return ClickUpEmulator(rate_limit=rate_limit, seed=seed)

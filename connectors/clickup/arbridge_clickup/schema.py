@@ -7,6 +7,7 @@ exactly what to create or change.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,11 +16,12 @@ from arbridge.api import (
     CHOICES,
     FACTS,
     TASK_STATUSES,
-    ClickUpSettings,
     ConfigError,
     FactKind,
     NotFoundError,
+    installed_sources,
 )
+from arbridge_clickup.settings import ClickUpSettings
 
 if TYPE_CHECKING:
     from arbridge_clickup.client import ClickUpClient
@@ -35,6 +37,14 @@ ALLOWED_TYPES: dict[FactKind, tuple[str, ...]] = {
 # The key is looked up with the exact-match ("==") filter, which is meant for short text.
 KEY_FACT = "arbridge_key"
 KEY_TYPES = ("short_text",)
+
+
+@functools.cache
+def choices(fact: str) -> tuple[str, ...]:
+    """The values a drop-down fact takes; ``source``: the installed sources' names."""
+    if fact == "source":
+        return installed_sources()
+    return CHOICES.get(fact, ())
 
 
 def allowed_types(fact: str) -> tuple[str, ...]:
@@ -77,7 +87,7 @@ class FieldDef:
     def choice_of(self, name: str) -> str:
         """The canonical choice an option or text value stands for (ClickUp may differ in case)."""
         wanted = _fold(name)
-        return next((c for c in CHOICES.get(self.fact, ()) if _fold(c) == wanted), name)
+        return next((c for c in choices(self.fact) if _fold(c) == wanted), name)
 
     @property
     def uuid_by_name(self) -> dict[str, str]:
@@ -199,7 +209,7 @@ def _resolve_fields(
             problems.extend(
                 f'{where}: the drop-down field "{real}" has no option "{choice}"; add it in '
                 "ClickUp (the API cannot add options)"
-                for choice in CHOICES.get(fact, ())
+                for choice in choices(fact)
                 if definition.option_named(choice) is None
             )
         resolved[fact] = definition

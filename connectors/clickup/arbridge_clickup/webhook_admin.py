@@ -16,6 +16,7 @@ import httpx
 from arbridge.api import ConfigError, Settings
 from arbridge_clickup.client import ClickUpClient
 from arbridge_clickup.inbound import HANDLED_EVENTS
+from arbridge_clickup.settings import clickup_section
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def create_webhook(
     team id, a webhook whose secret ClickUp no longer shows).
     """
     _check_url(endpoint_url)
-    config = settings.clickup
+    config = clickup_section(settings)
     with ClickUpClient(config, transport=transport, secrets=settings.secrets()) as client:
         team_id = config.team_id or _only_team(client)
         hooks: list[dict[str, Any]] = (client.request("GET", f"/team/{team_id}/webhook") or {}).get(

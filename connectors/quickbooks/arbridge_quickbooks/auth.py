@@ -23,14 +23,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from arbridge.api import (
-    AuthError,
-    Clock,
-    ConfigError,
-    CredentialStore,
-    QuickBooksSettings,
-    TransientError,
-)
+from arbridge.api import AuthError, Clock, ConfigError, CredentialStore, TransientError
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +36,9 @@ TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa:
 # that expires on the way.
 REFRESH_MARGIN = timedelta(minutes=5)
 RECONNECT = "run `arbridge quickbooks connect` to connect the company again"
+
+# The connection in progress: its state, and the realm once the redirect came back.
+PENDING_NAME = "quickbooks.pending"
 
 
 def authorize_url(settings: QuickBooksSettings) -> str:

@@ -25,7 +25,6 @@ import httpx
 from arbridge.api import (
     AuthError,
     ConnectorError,
-    QuickBooksSettings,
     TransientError,
     call_with_retries,
     make_error,
@@ -33,6 +32,7 @@ from arbridge.api import (
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.faults import error_for
 from arbridge_quickbooks.ratelimit import RealmLimiter
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,9 @@ from arbridge.api import (
 # webhooks.py names the error from here.
 from arbridge.api import MappingError as MappingError
 
+# Objects of this connector carry its name as their source.
+SOURCE = Source("quickbooks")
+
 VOID_MARK = "Voided"
 
 
@@ -114,7 +117,7 @@ def to_customer(obj: dict[str, Any], realm_id: str) -> Customer:
     email = obj.get("PrimaryEmailAddr")
     name = obj.get("DisplayName") or obj.get("CompanyName") or obj.get("FullyQualifiedName")
     return Customer(
-        source=Source.QUICKBOOKS,
+        source=SOURCE,
         source_account=realm_id,
         source_id=str(obj["Id"]),
         name=str(name or f"Customer {obj['Id']}"),
@@ -154,7 +157,7 @@ def to_invoice(
     if status is InvoiceStatus.PAID and paid_date is None:
         paid_date = version.updated_at.date()
     return Invoice(
-        source=Source.QUICKBOOKS,
+        source=SOURCE,
         source_account=realm_id,
         source_id=source_id,
         number=str(obj.get("DocNumber") or source_id),
@@ -199,7 +202,7 @@ def to_payment(obj: dict[str, Any], realm_id: str, home_currency: str) -> Paymen
         raise MappingError(f"payment {obj.get('Id')!r} has no CustomerRef")
     version = version_of(obj)
     return Payment(
-        source=Source.QUICKBOOKS,
+        source=SOURCE,
         source_account=realm_id,
         source_id=str(obj["Id"]),
         customer_id=customer_id,

@@ -9,24 +9,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import typer
 
-from arbridge.api import (
-    Clock,
-    ConfigError,
-    CredentialStore,
-    QuickBooksSettings,
-    Settings,
-    SystemClock,
-)
+from arbridge.api import Clock, ConfigError, CredentialStore, Settings, SystemClock
 from arbridge_quickbooks import auth
+from arbridge_quickbooks.auth import PENDING_NAME
 from arbridge_quickbooks.client import QuickBooksClient
+from arbridge_quickbooks.settings import QuickBooksSettings
 from arbridge_quickbooks.source import QuickBooksSource
 
 if TYPE_CHECKING:
     from arbridge_quickbooks.emulator import QuickBooksEmulator
-
-
-PENDING_NAME = "quickbooks.pending"
 
 
 def _section(settings: Any) -> QuickBooksSettings:
@@ -34,9 +27,10 @@ def _section(settings: Any) -> QuickBooksSettings:
     if isinstance(settings, QuickBooksSettings):
         return settings
     if isinstance(settings, Settings):
-        if settings.quickbooks is None:
+        section = settings.section("quickbooks", QuickBooksSettings)
+        if section is None:
             raise ConfigError(["quickbooks: the section is missing; add client_id and secret"])
-        return settings.quickbooks
+        return section
     raise TypeError(f"expected Settings or QuickBooksSettings, got {type(settings).__name__}")
 
 
@@ -46,6 +40,7 @@ def _http(config: QuickBooksSettings, transport: httpx.BaseTransport | None) -> 
 
 class QuickBooksConnector:
     name = "quickbooks"
+    settings_section = QuickBooksSettings
 
     def build_source(
         self,
@@ -64,6 +59,12 @@ class QuickBooksConnector:
         tokens = auth.TokenManager(config, credentials, clock, http)
         client = QuickBooksClient(config, tokens, http, secrets=secrets, sleep=sleep)
         return QuickBooksSource(config, tokens, client, http, clock)
+
+    def commands(self) -> typer.Typer:
+        """``arbridge quickbooks ...``."""
+        from arbridge_quickbooks.cli import quickbooks_app
+
+        return quickbooks_app
 
     def source_emulator(self, *, clock: Clock, seed: int = 0) -> QuickBooksEmulator:
         # Imported here so that running against the real QuickBooks never loads the emulator.

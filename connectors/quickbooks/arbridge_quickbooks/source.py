@@ -28,14 +28,13 @@ from arbridge.api import (
     InboundEvent,
     MappingError,
     PollResult,
-    QuickBooksSettings,
-    Source,
     SourceBatch,
     SourceHealth,
 )
 from arbridge_quickbooks import mapping, webhooks
 from arbridge_quickbooks.auth import TokenManager
 from arbridge_quickbooks.client import QuickBooksClient, quote
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ class QuickBooksSource:
         when = meta.get("LastUpdatedTime")
         batch.deleted.append(
             DeletedInvoice(
-                source=Source.QUICKBOOKS,
+                source=mapping.SOURCE,
                 source_account=self.realm_id,
                 source_id=str(row["Id"]),
                 deleted_at=mapping.parse_time(str(when)) if when else self._clock.now(),

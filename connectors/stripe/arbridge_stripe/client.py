@@ -28,12 +28,12 @@ from arbridge.api import (
     PermanentError,
     RateLimitedError,
     SecretRedactor,
-    StripeSettings,
     TransientError,
     call_with_retries,
     make_error,
     retry_after_s,
 )
+from arbridge_stripe.settings import StripeSettings
 
 T = TypeVar("T")
 PAGE_SIZE = 100

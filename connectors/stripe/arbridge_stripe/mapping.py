@@ -35,6 +35,9 @@ from arbridge.api import (
     SourceVersion,
 )
 
+# Objects of this connector carry its name as their source.
+SOURCE = Source("stripe")
+
 _STATUS_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 _RANK_STEP = 1_000_000
 _DISPUTE_RANK = {
@@ -129,7 +132,7 @@ def _map_invoice(obj: dict[str, Any], *, account: str, read_at: datetime, zone: 
     metadata = obj.get("metadata") or {}
     name = obj.get("customer_name") or expanded.get("name") or expanded.get("email")
     return Invoice(
-        source=Source.STRIPE,
+        source=SOURCE,
         source_account=account,
         source_id=invoice_id,
         number=str(obj.get("number") or invoice_id),
@@ -169,7 +172,7 @@ def map_payments(
         received = _timestamp(paid_at) or read_at
         found.append(
             Payment(
-                source=Source.STRIPE,
+                source=SOURCE,
                 source_account=account,
                 source_id=str(item["id"]),
                 customer_id=customer_id,
@@ -186,7 +189,7 @@ def map_customer(obj: dict[str, Any], *, account: str) -> Customer:
     customer_id = str(obj["id"])
     name = obj.get("name") or obj.get("email") or customer_id
     return Customer(
-        source=Source.STRIPE,
+        source=SOURCE,
         source_account=account,
         source_id=customer_id,
         name=str(name),
@@ -205,7 +208,7 @@ def map_dispute(
     rank = 2 if status in _DISPUTE_CLOSED else _DISPUTE_RANK.get(status, 0)
     opened_at = _timestamp(obj.get("created")) or read_at
     return Dispute(
-        source=Source.STRIPE,
+        source=SOURCE,
         source_account=account,
         source_id=str(obj["id"]),
         invoice_id=invoice_id,
@@ -219,5 +222,5 @@ def map_dispute(
 
 def deleted_invoice(invoice_id: str, *, account: str, at: datetime) -> DeletedInvoice:
     return DeletedInvoice(
-        source=Source.STRIPE, source_account=account, source_id=invoice_id, deleted_at=at
+        source=SOURCE, source_account=account, source_id=invoice_id, deleted_at=at
     )

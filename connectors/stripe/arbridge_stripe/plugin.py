@@ -15,9 +15,9 @@ from arbridge.api import (
     Settings,
     SourceConnector,
     SourceEmulator,
-    StripeSettings,
 )
 from arbridge_stripe.client import StripeApi
+from arbridge_stripe.settings import StripeSettings
 from arbridge_stripe.source import StripeSource
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 class StripeConnector:
     name = "stripe"
+    settings_section = StripeSettings
 
     def build_source(
         self,
@@ -42,9 +43,10 @@ class StripeConnector:
         if isinstance(settings, StripeSettings):
             config, zone = settings, ZoneInfo("UTC")
         else:
-            if settings.stripe is None:
+            section = settings.section("stripe", StripeSettings)
+            if section is None:
                 raise ConfigError(["stripe: section missing; add stripe.api_key to enable Stripe"])
-            config, zone = settings.stripe, ZoneInfo(settings.company.timezone)
+            config, zone = section, ZoneInfo(settings.company.timezone)
         api = StripeApi(config, secrets=secrets, http_client=http_client)
         return StripeSource(config, api=api, clock=clock, zone=zone)
 

@@ -31,7 +31,6 @@ from arbridge.api import (
     PollResult,
     SourceBatch,
     SourceHealth,
-    StripeSettings,
 )
 from arbridge_stripe.client import StripeApi
 from arbridge_stripe.cursor import EventCursor
@@ -42,6 +41,7 @@ from arbridge_stripe.mapping import (
     map_invoice,
     map_payments,
 )
+from arbridge_stripe.settings import StripeSettings
 from arbridge_stripe.webhooks import to_inbound, verify_delivery
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import respx
 from arbridge_clickup.client import ClickUpClient
-
-from arbridge.settings import ClickUpSettings
+from arbridge_clickup.settings import ClickUpSettings
 
 BASE = "https://api.clickup.com/api/v2"
 TOKEN = "pk_4242_SUPERSECRETTOKENVALUE"

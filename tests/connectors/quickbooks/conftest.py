@@ -14,10 +14,10 @@ import httpx
 import pytest
 from arbridge_quickbooks.emulator import QuickBooksEmulator
 from arbridge_quickbooks.plugin import connector
+from arbridge_quickbooks.settings import QuickBooksSettings
 from arbridge_quickbooks.source import QuickBooksSource
 
 from arbridge.clock import FakeClock
-from arbridge.settings import QuickBooksSettings
 from arbridge.testing import LoopbackServer
 from arbridge.testing.credentials import MemoryCredentialStore
 

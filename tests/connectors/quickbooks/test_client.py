@@ -12,9 +12,9 @@ from arbridge_quickbooks.auth import CREDENTIAL_NAME, Tokens
 from arbridge_quickbooks.client import PRODUCTION_API, SANDBOX_API, api_base_url
 from arbridge_quickbooks.plugin import connector
 from arbridge_quickbooks.ratelimit import RealmLimiter
+from arbridge_quickbooks.settings import QuickBooksSettings
 
 from arbridge.clock import FakeClock
-from arbridge.settings import QuickBooksSettings
 from arbridge.testing.credentials import MemoryCredentialStore
 
 REALM = "4620816365"

@@ -11,14 +11,16 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from arbridge_quickbooks import cli as cli_quickbooks
 from arbridge_quickbooks.plugin import PENDING_NAME, QuickBooksConnector, connector
+from arbridge_quickbooks.settings import QuickBooksSettings
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from arbridge.cli import quickbooks as cli_quickbooks
+from arbridge.cli.main import app
 from arbridge.errors import ConfigError
 from arbridge.ports.connector import discover
-from arbridge.settings import QuickBooksSettings, Settings
+from arbridge.settings import Settings
 from arbridge.store.credentials import SqlCredentialStore, new_key
 from arbridge.store.db import make_engine
 from arbridge.testing.credentials import MemoryCredentialStore
@@ -213,7 +215,7 @@ def test_connect_command_stores_tokens_encrypted(
         return browser(connector.authorization_url(settings, state))
 
     monkeypatch.setattr(cli_quickbooks, "listen_for_redirect", fake_listener)
-    outcome = CliRunner().invoke(cli_quickbooks.quickbooks_app, ["connect", "-c", str(path)])
+    outcome = CliRunner().invoke(app, ["quickbooks", "connect", "-c", str(path)])
     assert outcome.exit_code == 0, outcome.output
     assert f"Connected QuickBooks company {company.emulator.realm_id}" in outcome.output
     store = SqlCredentialStore(make_engine(database), key)
@@ -239,7 +241,7 @@ def test_connect_command_without_a_key_explains(
         )
     )
     monkeypatch.delenv("ARBRIDGE_SECRET_KEY", raising=False)
-    outcome = CliRunner().invoke(cli_quickbooks.quickbooks_app, ["connect", "-c", str(path)])
+    outcome = CliRunner().invoke(app, ["quickbooks", "connect", "-c", str(path)])
     assert outcome.exit_code == 2
     assert "ARBRIDGE_SECRET_KEY" in outcome.output
 

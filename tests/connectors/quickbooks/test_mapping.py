@@ -27,7 +27,7 @@ def invoice_sample() -> dict[str, Any]:
 
 def test_the_docs_invoice_maps_to_a_canonical_open_invoice() -> None:
     invoice = to_invoice(invoice_sample(), REALM, "USD")
-    assert invoice.source is Source.QUICKBOOKS
+    assert invoice.source == Source("quickbooks")
     assert invoice.key == f"quickbooks:{REALM}:{invoice_sample()['Id']}"
     assert invoice.number == "1037"
     assert invoice.customer_id == "24"

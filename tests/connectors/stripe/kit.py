@@ -17,12 +17,12 @@ from typing import Any
 
 from arbridge_stripe.emulator import StripeEmulator
 from arbridge_stripe.plugin import connector
+from arbridge_stripe.settings import StripeSettings
 from arbridge_stripe.source import StripeSource
 
 from arbridge.clock import FakeClock
 from arbridge.model.invoice import Customer, Dispute, Invoice
 from arbridge.ports.source import DeletedInvoice, SourceBatch
-from arbridge.settings import StripeSettings
 from arbridge.testing import LoopbackServer
 from arbridge.testing.credentials import MemoryCredentialStore
 

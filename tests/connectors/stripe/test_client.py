@@ -9,9 +9,9 @@ import httpx
 import pytest
 import respx
 from arbridge_stripe.client import StripeApi
+from arbridge_stripe.settings import StripeSettings
 
 from arbridge.errors import AuthError, PermanentError, TransientError
-from arbridge.settings import StripeSettings
 
 KEY = "rk_live_51SuperSecretRestrictedKeyValue"
 API = "https://api.stripe.com"

@@ -51,7 +51,7 @@ def mapped(obj: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> Any:
 
 def test_sample_open_usd_invoice_maps_cents_to_dollars() -> None:
     result = mapped(invoice(total=123456, amount_due=123456, amount_remaining=123456))
-    assert result.source is Source.STRIPE
+    assert result.source == Source("stripe")
     assert result.key == "stripe:acct_main:in_1Pgc6tB7WZ01zgkWu9fdqL6I"
     assert result.customer_key == "stripe:acct_main:cus_QXg1o8vcGmoR32"
     assert result.currency == "USD"

@@ -1,21 +1,32 @@
-"""``arbridge clickup``: ClickUp set-up commands (the webhook collectors' changes arrive by)."""
+"""``arbridge clickup``: ClickUp set-up commands (the webhook collectors' changes arrive by).
+
+Mounted by the ``arbridge`` program under the connector's name (see ``plugin.commands``); the
+config and the credential store come from the command's context object.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from arbridge.errors import AuthError, ConfigError, TransientError
-from arbridge.settings import Settings, load_settings
+from arbridge.api import (
+    AuthError,
+    CommandContext,
+    ConfigError,
+    CredentialStore,
+    Settings,
+    TransientError,
+)
 
 # Read back by the webhook server through the connector's ``webhook_secret``.
 CREDENTIAL_NAME = "clickup_webhook"
-EXIT_CONFIG = 2
 
-clickup_app = typer.Typer(help="ClickUp set-up.", no_args_is_help=True)
-webhook_app = typer.Typer(help="The webhook ClickUp posts task changes to.", no_args_is_help=True)
+clickup_app = typer.Typer(rich_markup_mode=None, help="ClickUp set-up.", no_args_is_help=True)
+webhook_app = typer.Typer(
+    rich_markup_mode=None, help="The webhook ClickUp posts task changes to.", no_args_is_help=True
+)
 clickup_app.add_typer(webhook_app, name="webhook")
 
 ConfigOption = Annotated[
@@ -36,13 +47,6 @@ UrlOption = Annotated[
 ]
 
 
-def _fail(error: ConfigError) -> NoReturn:
-    typer.echo("arbridge: configuration problems:", err=True)
-    for problem in error.problems:
-        typer.echo(f"  {problem}", err=True)
-    raise typer.Exit(EXIT_CONFIG)
-
-
 def endpoint_url(settings: Settings, url: str | None) -> str:
     """``--url``, else the daemon's public address plus the ClickUp webhook path."""
     if url:
@@ -59,20 +63,14 @@ def endpoint_url(settings: Settings, url: str | None) -> str:
 
 
 def register_webhook(
-    settings: Settings, url: str | None, *, key: str, transport: Any = None
+    settings: Settings, credentials: CredentialStore, url: str | None, *, transport: Any = None
 ) -> str:
     """Register (or reuse) the webhook and store its id and secret encrypted; returns the id."""
-    from arbridge.ports.connector import discover
-    from arbridge.runtime.app import open_store
-    from arbridge.store.credentials import SqlCredentialStore
+    from arbridge_clickup.webhook_admin import create_webhook
 
     endpoint = endpoint_url(settings, url)
-    connector: Any = discover().get("clickup")
-    if connector is None or not hasattr(connector, "create_webhook"):
-        raise ConfigError(["clickup: the arbridge-clickup connector is not installed"])
-    credentials = SqlCredentialStore(open_store(settings), key)
     try:
-        webhook_id, secret = connector.create_webhook(settings, endpoint, transport=transport)
+        webhook_id, secret = create_webhook(settings, endpoint, transport=transport)
     except AuthError as exc:
         raise ConfigError([f"clickup.token: {exc}"]) from None
     except TransientError as exc:
@@ -84,16 +82,16 @@ def register_webhook(
 
 
 @webhook_app.command("create")
-def webhook_create(config: ConfigOption = None, url: UrlOption = None) -> None:
+def webhook_create(ctx: typer.Context, config: ConfigOption = None, url: UrlOption = None) -> None:
     """Register the webhook (reusing one for the same URL) and store its secret encrypted."""
-    from arbridge.logging import configure
-    from arbridge.store.credentials import key_from_env
-
+    context: CommandContext = ctx.obj
+    settings = context.settings(config)
     try:
-        settings = load_settings(config)
-        configure(level=settings.log.level, fmt=settings.log.format, secrets=settings.secrets())
-        webhook_id = register_webhook(settings, url, key=key_from_env())
+        endpoint = endpoint_url(settings, url)
+        # The store before ClickUp: without ARBRIDGE_SECRET_KEY nothing is registered.
+        credentials = context.credentials(settings)
+        webhook_id = register_webhook(settings, credentials, endpoint)
     except ConfigError as error:
-        _fail(error)
+        context.fail(error.problems)
     # The secret stays in the store: it is the key that proves a delivery came from ClickUp.
     typer.echo(f"ClickUp webhook {webhook_id} registered; its secret is stored encrypted")

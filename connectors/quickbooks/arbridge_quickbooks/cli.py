@@ -1,8 +1,9 @@
 """``arbridge quickbooks connect``: the OAuth 2.0 connection of a QuickBooks Online company.
 
-The connector is found through its entry point; engine code never imports it by name. Intuit
-sends the browser back to ``quickbooks.redirect_uri`` with a code and the company's realm id.
-This command listens there itself for the length of the connection, or, when the daemon
+Mounted by the ``arbridge`` program under the connector's name (see ``plugin.commands``); the
+config and the credential store come from the command's context object. Intuit sends the
+browser back to ``quickbooks.redirect_uri`` with a code and the company's realm id. This
+command listens there itself for the length of the connection, or, when the daemon
 already serves that address, lets the daemon's callback finish and waits for the tokens to
 appear. On a headless server, paste the address the browser was sent to with
 ``--redirect-url``.
@@ -18,11 +19,20 @@ from urllib.parse import urlsplit
 
 import typer
 
-from arbridge.errors import ArbridgeError, ConfigError, ConnectorError
-from arbridge.ports.connector import discover
-from arbridge.settings import Settings, load_settings
+from arbridge.api import (
+    ArbridgeError,
+    CommandContext,
+    ConfigError,
+    ConnectorError,
+    CredentialStore,
+    Settings,
+)
+from arbridge_quickbooks.auth import PENDING_NAME
+from arbridge_quickbooks.settings import QuickBooksSettings
 
-quickbooks_app = typer.Typer(help="QuickBooks Online connection.", no_args_is_help=True)
+quickbooks_app = typer.Typer(
+    rich_markup_mode=None, help="QuickBooks Online connection.", no_args_is_help=True
+)
 
 
 @quickbooks_app.callback()
@@ -30,8 +40,6 @@ def _group() -> None:
     """QuickBooks Online connection."""
 
 
-CREDENTIAL_NAME = "quickbooks"
-PENDING_NAME = "quickbooks.pending"
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
 
@@ -43,35 +51,16 @@ def _fail(problems: list[str], code: int = EXIT_CONFIG) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load(config: Path | None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        _fail(error.problems)
-    if settings.quickbooks is None:
+def _section(settings: Settings) -> QuickBooksSettings:
+    section = settings.section("quickbooks", QuickBooksSettings)
+    if section is None:
         _fail(
             [
                 "quickbooks: the section is missing; add client_id and client_secret (see "
                 "docs/setup-quickbooks.md)"
             ]
         )
-    return settings
-
-
-def _connector() -> Any:
-    found: Any = discover().get("quickbooks")
-    if found is None:
-        _fail(["quickbooks: the arbridge-quickbooks connector is not installed"])
-    return found
-
-
-def open_credentials(settings: Settings) -> Any:
-    """The encrypted credential store, opened the way ``arbridge.cli.main`` opens the database."""
-    from arbridge.runtime.app import open_store
-    from arbridge.store.credentials import SqlCredentialStore, key_from_env
-
-    key = key_from_env()
-    return SqlCredentialStore(open_store(settings), key)
+    return section
 
 
 class _Catch(BaseHTTPRequestHandler):
@@ -163,11 +152,10 @@ def connect_company(
     url = connector.begin_authorization(settings, credentials)
     echo("Open this address in a browser and approve arbridge for your company:")
     echo(f"  {url}")
-    assert settings.quickbooks is not None
     if paste:
         redirect_url = str(prompt("Paste the address the browser was sent to")).strip()
     else:
-        redirect_uri = settings.quickbooks.redirect_uri
+        redirect_uri = _section(settings).redirect_uri
         echo(f"Waiting for Intuit to send the browser back to {redirect_uri} ...")
         redirect_url = listen_for_redirect(redirect_uri, timeout_s)
         if redirect_url is None:
@@ -179,6 +167,7 @@ def connect_company(
 
 @quickbooks_app.command()
 def connect(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option("--config", "-c", envvar="ARBRIDGE_CONFIG", help="YAML config file."),
@@ -199,10 +188,12 @@ def connect(
     ] = 600.0,
 ) -> None:
     """Connect a QuickBooks Online company: authorize, exchange the code, store the tokens."""
-    settings = _load(config)
-    connector = _connector()
+    context: CommandContext = ctx.obj
+    connector = context.connector("quickbooks")
+    settings = context.settings(config)
+    _section(settings)
     try:
-        credentials = open_credentials(settings)
+        credentials: CredentialStore = context.credentials(settings)
         realm = connect_company(
             connector,
             settings,
