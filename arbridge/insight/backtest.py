@@ -30,7 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 from arbridge.insight.features import FloatArray, History
 from arbridge.insight.history import PaymentRecord
-from arbridge.insight.model import ModelConfig, Predictor
+from arbridge.insight.predictor import ModelConfig, Predictor
 
 HORIZON_DAYS = 30
 BASELINES = ("zero", "global_mean", "customer_mean", "customer_median")

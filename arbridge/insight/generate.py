@@ -1,6 +1,6 @@
 """A deterministic payment history for the sandbox, the backtest and the tests.
 
-Customers keep the demo company's habits (``arbridge.demo.generator.HABITS``): each draws its own
+Customers have payment habits (``HABITS``, which the demo company borrows): each draws its own
 usual lateness inside its habit's range. On top of that, things a collector would recognise move
 individual invoices: the billing channel (paper invoices by post wait in someone's in-tray), the
 region, payment terms, invoices far larger than the customer's usual (they need another
@@ -16,10 +16,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from arbridge.demo.generator import CURRENCIES, HABITS, TERMS
 from arbridge.insight.history import PaymentRecord
 from arbridge.model.money import quantize
 
+# Share of customers per habit and the days-late range each habit pays in.
+HABITS: tuple[tuple[str, float, tuple[int, int]], ...] = (
+    ("reliable", 0.45, (-3, 2)),
+    ("occasionally_late", 0.30, (0, 15)),
+    ("chronic_late", 0.18, (10, 45)),
+    ("disputer", 0.07, (5, 60)),
+)
+TERMS = ((15, "Net 15"), (30, "Net 30"), (60, "Net 60"))
+CURRENCIES = (("USD", 0.8), ("EUR", 0.15), ("JPY", 0.05))
 DEFAULT_START = date(2024, 1, 1)
 PERIOD_DAYS = 730
 # (name, share of customers, extra days late)

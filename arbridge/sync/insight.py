@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from arbridge.insight.forecast import Estimate, build_forecast, deviation
 from arbridge.insight.history import PaymentRecord, record_from_invoice
-from arbridge.insight.model import Prediction, Predictor
+from arbridge.insight.predictor import Prediction, Predictor
 from arbridge.insight.queue import rank_queue
 from arbridge.model.invoice import Invoice, InvoiceStatus
 from arbridge.store import repo

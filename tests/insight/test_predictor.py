@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from arbridge.insight.history import PaymentRecord
-from arbridge.insight.model import Predictor
+from arbridge.insight.predictor import Predictor
 
 AS_OF = date(2025, 6, 1)
 ATTRIBUTES = {"region": "north_america", "channel": "email"}
