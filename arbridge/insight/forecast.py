@@ -2,13 +2,14 @@
 
 Amounts in different currencies are never added together: every figure belongs to one currency.
 
-**Expected** spreads each open balance over a simple distribution built from the invoice's
-predicted pay date (P50) and pessimistic date (P90): half on the P50 date, 40% evenly over the
-days after it up to the P90 date, and the last 10% on the P90 date. The median rule puts half
-the money by P50; the P50-P90 band gets the next 40%; the tail beyond P90 is folded onto P90 so
-that every balance is forecast exactly once (no invoice is assumed never to be paid). When the
-two dates coincide, the whole balance lands on that day. An invoice without an estimate is
-expected on its contractual date.
+**Expected** spreads each open balance over the invoice's pay-date distribution, rebuilt from
+its predicted pay date (P50) and pessimistic date (P90): ``SLICES`` equal shares of the balance
+fall on the quantiles of a normal curve whose median is P50 and whose 90th percentile is P90, so
+money arrives before the median too and a tenth of it after P90. Shares that would fall before
+the forecast's first day (an overdue invoice's) land on that day: the money is owed now. When
+the two dates coincide, the whole balance lands on that day. An invoice without an estimate is
+expected on its contractual date. Only P50 and P90 are used because they are what every stored
+prediction holds; the backtest (``arbridge.insight.backtest``) scores this very function.
 
 **Contractual** is the baseline where every invoice is paid on its due date (its issue date when
 it has none). Dates before the forecast's first day (overdue invoices) move to that first day:
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Literal, Protocol
 
 from arbridge.model.invoice import Invoice
@@ -257,26 +259,49 @@ class Forecast:
         }
 
 
-def _spread(minor: int, p50: date, p90: date) -> list[tuple[date, int]]:
-    """``minor`` units over P50..P90 (see the module docstring), exactly, largest remainder."""
+SLICES = 20
+# Each slice's position in units of the P50-P90 spread: the normal quantile at the slice's
+# middle, scaled so that the 90th percentile sits at 1.
+_Z = tuple(
+    NormalDist().inv_cdf((k + 0.5) / SLICES) / NormalDist().inv_cdf(0.9) for k in range(SLICES)
+)
+# Leftover minor units go to the slices nearest the median first, so rounding never moves
+# money towards either tail.
+_NEAREST_MEDIAN = sorted(range(SLICES), key=lambda k: (abs(_Z[k]), k))
+
+
+def _spread(minor: int, p50: date, p90: date, start: date) -> list[tuple[date, int]]:
+    """``minor`` units over the pay-date distribution (see the module docstring), exactly."""
     if p90 <= p50:
-        return [(p50, minor)]
+        return [(max(p50, start), minor)]
     span = (p90 - p50).days
-    # Shares in tenths of a day's weight: 50% on P50, 40% spread over the span, 10% more on P90.
-    weights = [5 * span] + [4] * span
-    weights[-1] += span
-    whole = 10 * span
-    units, remainders = zip(*(divmod(w * minor, whole) for w in weights), strict=True)
-    share = list(units)
-    # Ties go to the earlier day so the split depends on nothing but the inputs.
-    order = sorted(range(len(share)), key=lambda i: (-remainders[i], i))
-    for i in order[: minor - sum(share)]:
-        share[i] += 1
-    return [(p50 + timedelta(days=i), u) for i, u in enumerate(share) if u]
+    each, extra = divmod(minor, SLICES)
+    units: defaultdict[date, int] = defaultdict(int)
+    for rank, k in enumerate(_NEAREST_MEDIAN):
+        day = max(p50 + timedelta(days=round(span * _Z[k])), start)
+        units[day] += each + (1 if rank < extra else 0)
+    return sorted((day, u) for day, u in units.items() if u)
 
 
 def _amount(units: int, exponent: int) -> Decimal:
     return Decimal(units).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """What the forecast needs of an open invoice: the backtest builds these from history."""
+
+    key: str
+    currency: str
+    amount: Decimal
+    due_date: date
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> Balance:
+        # Due on receipt when the invoice names no due date.
+        return cls(
+            invoice.key, invoice.currency, invoice.balance, invoice.due_date or invoice.issue_date
+        )
 
 
 def build_forecast(
@@ -296,43 +321,69 @@ def build_forecast(
         unique.setdefault(scenario.label, scenario)
     parsed = tuple(unique.values())
     open_invoices = sorted((i for i in invoices if i.is_receivable), key=lambda i: i.key)
-    by_key = {e.invoice_key: e for e in estimates}
     delays: dict[str, dict[str, int]] = {
         s.label: {i.key: s.delay_days for i in s.select(open_invoices)} for s in parsed
     }
+    return forecast_balances(
+        [Balance.of(i) for i in open_invoices],
+        estimates,
+        start=start,
+        days=days,
+        scenarios=parsed,
+        delays=delays,
+    )
+
+
+def forecast_balances(
+    balances: Sequence[Balance],
+    estimates: Iterable[PayDateEstimate],
+    *,
+    start: date,
+    days: int,
+    scenarios: Sequence[Scenario] = (),
+    delays: Mapping[str, Mapping[str, int]] | None = None,
+) -> Forecast:
+    """The forecast of open balances; ``delays`` maps each scenario to its invoices' shifts."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    moves = delays or {}
+    by_key = {e.invoice_key: e for e in estimates}
     end = start + timedelta(days=days)
     # currency -> series -> day -> minor units
     sums: dict[str, dict[str, defaultdict[date, int]]] = {}
-    for invoice in open_invoices:
-        series = sums.setdefault(invoice.currency, {})
-        minor = int(invoice.balance.scaleb(minor_units(invoice.currency)))
-        due = max(invoice.due_date or invoice.issue_date, start)
-        estimate = by_key.get(invoice.key)
-        p50 = due if estimate is None else max(estimate.predicted_pay_date, start)
+    for balance in balances:
+        series = sums.setdefault(balance.currency, {})
+        minor = int(balance.amount.scaleb(minor_units(balance.currency)))
+        due = max(balance.due_date, start)
+        estimate = by_key.get(balance.key)
+        p50 = due if estimate is None else estimate.predicted_pay_date
         p90 = due if estimate is None else max(estimate.p90_pay_date, p50)
         plans = {EXPECTED: (p50, p90), CONTRACTUAL: (due, due)}
-        for label, moved in delays.items():
-            shift = timedelta(days=moved.get(invoice.key, 0))
-            plans[label] = (max(p50 + shift, start), max(p90 + shift, start))
+        for scenario in scenarios:
+            shift = timedelta(days=moves.get(scenario.label, {}).get(balance.key, 0))
+            plans[scenario.label] = (p50 + shift, p90 + shift)
         for name, (low, high) in plans.items():
             target = series.setdefault(name, defaultdict(int))
-            for day, units in _spread(minor, low, high):
+            for day, units in _spread(minor, low, high, start):
                 target[min(day, end)] += units
     currencies = {}
+    names = [EXPECTED, CONTRACTUAL, *(s.label for s in scenarios)]
+    dates = [start + timedelta(days=i) for i in range(days)]
     for code, series in sums.items():
         exp = minor_units(code)
-        dates = [start + timedelta(days=i) for i in range(days)]
-        names = [EXPECTED, CONTRACTUAL, *(s.label for s in parsed)]
-        in_code = [i for i in open_invoices if i.currency == code]
+        in_code = [b for b in balances if b.currency == code]
         currencies[code] = CurrencyForecast(
             currency=code,
-            open_balance=sum((i.balance for i in in_code), Decimal(0)),
+            open_balance=sum((b.amount for b in in_code), Decimal(0)),
             invoices=len(in_code),
             series={n: [_amount(series[n][d], exp) for d in dates] for n in names},
             beyond={n: _amount(series[n][end], exp) for n in names},
-            moved={s.label: sum(1 for i in in_code if i.key in delays[s.label]) for s in parsed},
+            moved={
+                s.label: sum(1 for b in in_code if b.key in moves.get(s.label, {}))
+                for s in scenarios
+            },
         )
-    return Forecast(start, days, parsed, currencies)
+    return Forecast(start, days, tuple(scenarios), currencies)
 
 
 @dataclass(frozen=True, slots=True)
