@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +41,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any, Literal, Protocol
 
 from arbridge.model.invoice import Invoice
@@ -49,6 +49,7 @@ from arbridge.model.money import minor_units
 EXPECTED = "expected"
 CONTRACTUAL = "contractual"
 MAX_DELAY_DAYS = 3650
+LATE_DAYS = 30  # the "more than 30 days late" of ``p_late_30``
 GRAMMAR = (
     "'top:N delay:Nd', 'customer:ID_OR_NAME delay:Nd' or 'all delay:Nd' "
     "(N a whole number; e.g. 'top:10 delay:5d')"
@@ -69,6 +70,8 @@ class PayDateEstimate(Protocol):
     def p90_pay_date(self) -> date: ...
     @property
     def p_late(self) -> float: ...
+    @property
+    def p_late_30(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Estimate:
     predicted_pay_date: date
     p90_pay_date: date
     p_late: float
+    p_late_30: float | None = None
 
 
 class _Prediction(Protocol):
@@ -88,12 +92,15 @@ class _Prediction(Protocol):
     def p90_pay_date(self) -> date: ...
     @property
     def p_late(self) -> float: ...
+    @property
+    def p_late_30(self) -> float: ...
 
 
 def estimates_from_predictions(predictions: Iterable[_Prediction]) -> list[Estimate]:
     """The predictor names the invoice key ``invoice_id``; the forecast calls it ``invoice_key``."""
     return [
-        Estimate(p.invoice_id, p.predicted_pay_date, p.p90_pay_date, p.p_late) for p in predictions
+        Estimate(p.invoice_id, p.predicted_pay_date, p.p90_pay_date, p.p_late, p.p_late_30)
+        for p in predictions
     ]
 
 
@@ -260,25 +267,54 @@ class Forecast:
 
 
 SLICES = 20
-# Each slice's position in units of the P50-P90 spread: the normal quantile at the slice's
-# middle, scaled so that the 90th percentile sits at 1.
-_Z = tuple(
-    NormalDist().inv_cdf((k + 0.5) / SLICES) / NormalDist().inv_cdf(0.9) for k in range(SLICES)
-)
 # Leftover minor units go to the slices nearest the median first, so rounding never moves
 # money towards either tail.
-_NEAREST_MEDIAN = sorted(range(SLICES), key=lambda k: (abs(_Z[k]), k))
+_NEAREST_MEDIAN = sorted(range(SLICES), key=lambda k: (abs(2 * k + 1 - SLICES), k))
+
+Quantiles = list[tuple[float, date]]
+"""Points (level, day) of an invoice's pay-date quantile function, levels rising from 0 to 1."""
 
 
-def _spread(minor: int, p50: date, p90: date, start: date) -> list[tuple[date, int]]:
-    """``minor`` units over the pay-date distribution (see the module docstring), exactly."""
-    if p90 <= p50:
-        return [(max(p50, start), minor)]
-    span = (p90 - p50).days
+def quantiles(estimate: PayDateEstimate, due: date) -> Quantiles:
+    """The pay-date distribution a stored prediction describes (see the module docstring)."""
+    p50 = estimate.predicted_pay_date
+    p90 = max(estimate.p90_pay_date, p50)
+    if p90 == p50:
+        return [(0.0, p50), (1.0, p50)]
+    span = p90 - p50
+    points = [(0.5, p50), (0.9, p90)]
+    hints = [(1.0 - estimate.p_late, due)]
+    if estimate.p_late_30 is not None:
+        hints.append((1.0 - estimate.p_late_30, due + timedelta(days=LATE_DAYS)))
+    for level, day in hints:
+        # A hint joins only where it agrees with P50 and P90; they are the primary figures.
+        below = 0 < level < 0.5 and day < p50
+        between = 0.5 < level < 0.9 and p50 < day < p90
+        if below or between or (0.9 < level < 1 and day > p90):
+            points.append((level, day))
+    points.sort()
+    lowest = min(p50 - span, points[0][1])
+    return [(0.0, lowest), *points, (1.0, max(p90 + span, points[-1][1]))]
+
+
+def _at_level(points: Quantiles, level: float) -> date:
+    """The quantile at ``level``, linear between the points (numpy stays out of the CLI)."""
+    for (low, first), (high, last) in itertools.pairwise(points):
+        if low <= level <= high:
+            share = 0.0 if high == low else (level - low) / (high - low)
+            return first + timedelta(days=round(share * (last - first).days))
+    return points[-1][1]
+
+
+def _spread(minor: int, points: Quantiles, start: date) -> list[tuple[date, int]]:
+    """``minor`` units in ``SLICES`` equal shares at the distribution's quantiles, exactly.
+
+    Shares falling before ``start`` land on it: the money is owed now.
+    """
     each, extra = divmod(minor, SLICES)
     units: defaultdict[date, int] = defaultdict(int)
     for rank, k in enumerate(_NEAREST_MEDIAN):
-        day = max(p50 + timedelta(days=round(span * _Z[k])), start)
+        day = max(_at_level(points, (k + 0.5) / SLICES), start)
         units[day] += each + (1 if rank < extra else 0)
     return sorted((day, u) for day, u in units.items() if u)
 
@@ -356,15 +392,16 @@ def forecast_balances(
         minor = int(balance.amount.scaleb(minor_units(balance.currency)))
         due = max(balance.due_date, start)
         estimate = by_key.get(balance.key)
-        p50 = due if estimate is None else estimate.predicted_pay_date
-        p90 = due if estimate is None else max(estimate.p90_pay_date, p50)
-        plans = {EXPECTED: (p50, p90), CONTRACTUAL: (due, due)}
+        points = [(0.0, due), (1.0, due)]
+        if estimate is not None:
+            points = quantiles(estimate, balance.due_date)
+        plans = {EXPECTED: points, CONTRACTUAL: [(0.0, due), (1.0, due)]}
         for scenario in scenarios:
             shift = timedelta(days=moves.get(scenario.label, {}).get(balance.key, 0))
-            plans[scenario.label] = (p50 + shift, p90 + shift)
-        for name, (low, high) in plans.items():
+            plans[scenario.label] = [(level, day + shift) for level, day in points]
+        for name, plan in plans.items():
             target = series.setdefault(name, defaultdict(int))
-            for day, units in _spread(minor, low, high, start):
+            for day, units in _spread(minor, plan, start):
                 target[min(day, end)] += units
     currencies = {}
     names = [EXPECTED, CONTRACTUAL, *(s.label for s in scenarios)]

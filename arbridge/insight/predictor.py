@@ -38,11 +38,14 @@ from arbridge.insight.features import (
     features,
 )
 from arbridge.insight.history import PaymentRecord
+from arbridge.insight.survival import Survival
 
 LEVELS = np.linspace(0.005, 0.995, 100)
 # Below this share of the predictive mass left after conditioning, the invoice is later than
 # anything the model expected; it then behaves like the book's long-overdue invoices.
 MIN_MASS = 0.05
+# Where the predicted pay date of an invoice that is likely never paid is put: a year on.
+NEVER_DAYS = 365
 
 
 # Below this many rows predictions run on one thread (see ``Predictor._raw``).
@@ -95,9 +98,9 @@ class Distribution:
     samples: FloatArray
     first: IntArray
 
-    def quantile(self, q: float) -> FloatArray:
+    def quantile(self, q: float | FloatArray) -> FloatArray:
         last = self.samples.shape[1] - 1
-        pos = self.first + q * (last - self.first)
+        pos = self.first + np.minimum(q, 1.0) * (last - self.first)
         low = np.floor(pos).astype(np.int64)
         high = np.minimum(low + 1, last)
         rows = np.arange(self.samples.shape[0])
@@ -156,9 +159,7 @@ class NeverPaid:
     def learn(cls, records: Sequence[PaymentRecord], as_of: date) -> NeverPaid:
         cut = as_of.toordinal()
         due = [r for r in records if r.due_date < as_of]
-        if not due:
-            return cls(np.ones(1))
-        paid = [r.paid_date is not None and r.paid_date < as_of for r in due]
+        paid = np.array([r.paid_date is not None and r.paid_date < as_of for r in due], bool)
         late = np.array(
             [
                 max((r.paid_date - r.due_date).days, 0)
@@ -168,14 +169,7 @@ class NeverPaid:
             ],
             dtype=np.int64,
         )
-        event = np.array(paid)
-        size = int(late.max()) + 1
-        events = np.bincount(late[event], minlength=size).astype(np.float64)
-        censored = np.bincount(late[~event], minlength=size).astype(np.float64)
-        at_risk = np.cumsum((events + censored)[::-1])[::-1]
-        hazard = np.divide(events, at_risk, out=np.zeros(size), where=at_risk > 0)
-        survival: FloatArray = np.cumprod(1.0 - hazard, dtype=np.float64)
-        return cls(survival)
+        return cls(Survival.learn(late, paid).curve)
 
     def given_overdue(self, floor: FloatArray) -> FloatArray:
         """P(never paid | not paid before ``floor`` days after the due date)."""
@@ -320,10 +314,14 @@ class Predictor:
         q50, q90, p_late, p_30 = self._raw(x, stats)
         floor = (at - inv.due).astype(np.float64)
         dist = self._distribution(inv, q50, q90, floor, stats.pay_weekday)
-        p50 = dist.quantile(0.5)
-        p90 = np.maximum(dist.quantile(0.9), p50)
+        # Some invoices are never paid, and the longer one is overdue the likelier that is: the
+        # quantiles are those of the mixture, where "never" lies beyond every payment.
+        paid = np.maximum(1.0 - self._never.given_overdue(floor), 1e-9)
+        far = (at - inv.due + NEVER_DAYS).astype(np.float64)
+        p50 = np.where(paid > 0.5, dist.quantile(0.5 / paid), far)
+        p90 = np.maximum(np.where(paid > 0.9, dist.quantile(0.9 / paid), far), p50)
         overdue = floor >= 1
-        tail = 1.0 - dist.probability_at_most(np.full(len(inv), float(LATE_30)))
+        tail = 1.0 - paid * dist.probability_at_most(np.full(len(inv), float(LATE_30)))
         p_late = np.where(overdue, 1.0, p_late)
         p_30 = np.where(floor > LATE_30, 1.0, np.where(overdue, tail, p_30))
         p_30 = np.minimum(p_30, p_late)
@@ -344,17 +342,6 @@ class Predictor:
             amount_percentile=percentile,
             risk_score=risk,
         )
-
-    def collection_probability(
-        self, invoices: Sequence[PaymentRecord], as_of: date, days: int
-    ) -> FloatArray:
-        """P(paid in ``[as_of, as_of + days)``) for invoices still open on ``as_of``."""
-        arrays = self.predict_arrays(invoices, as_of)
-        bound = (as_of.toordinal() + days - 1 - arrays.invoices.due).astype(np.float64)
-        floor = (arrays.as_of - arrays.invoices.due).astype(np.float64)
-        paid_at_all = 1.0 - self._never.given_overdue(floor)
-        share: FloatArray = paid_at_all * arrays.distribution.probability_at_most(bound)
-        return share
 
     def _raw(
         self, x: FloatArray, stats: CustomerStats

@@ -9,6 +9,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from arbridge.insight.backtest import forecast_at
 from arbridge.insight.history import PaymentRecord
 from arbridge.insight.predictor import Predictor
 
@@ -157,9 +158,11 @@ def test_long_overdue_invoices_the_book_never_collects_are_not_forecast_as_cash(
 ) -> None:
     forgotten = open_invoice("LATE", issued=AS_OF - timedelta(days=300))
     fresh = open_invoice("GOOD", issued=AS_OF - timedelta(days=10))
-    chance = predictor.collection_probability([forgotten, fresh], AS_OF, 30)
-    assert chance[0] < 0.2
-    assert chance[1] > 0.5
+    late, good = (forecast_at(predictor, [r], AS_OF) for r in (forgotten, fresh))
+    assert sum(late.values()) < 0.2 * float(forgotten.amount)
+    assert sum(good.values()) > 0.5 * float(fresh.amount)
+    lost = predictor.predict([forgotten], AS_OF)[0]
+    assert lost.predicted_pay_date > AS_OF + timedelta(days=90)
 
 
 def test_too_little_history_still_predicts_from_shrunk_statistics() -> None:

@@ -19,6 +19,7 @@ from arbridge.insight.forecast import (
     estimates_from_predictions,
     forecast_csv,
     parse_scenario,
+    quantiles,
     read_forecast_csv,
     write_png,
 )
@@ -114,18 +115,36 @@ def test_contractual_baseline_and_overdue_and_missing_estimates() -> None:
 
 def test_spread_follows_the_pay_date_distribution_exactly() -> None:
     day = date(2026, 3, 10)
-    early = day - D(30)
-    spread = _spread(10000, day, day + D(10), early)
+    points = quantiles(Estimate("k", day, day + D(10), 0.5), day)
+    # Without other hints the lower half mirrors the P50-P90 spread.
+    assert points == [(0.0, day - D(10)), (0.5, day), (0.9, day + D(10)), (1.0, day + D(20))]
+    spread = _spread(10000, points, day - D(30))
     assert sum(units for _, units in spread) == 10000
-    # Half the money by P50 (the median), some of it before; a tenth after P90.
+    # Half the money before P50 (the median), a tenth after P90.
     assert sum(u for d, u in spread if d < day) == 4500
-    assert sum(u for d, u in spread if d <= day) == 5500
+    assert sum(u for d, u in spread if d <= day) == 5000
     assert sum(u for d, u in spread if d > day + D(10)) == 1000
-    # The outer slices sit 1.53 spreads from the median.
-    assert (spread[0][0], spread[-1][0]) == (day - D(15), day + D(15))
+    assert (spread[0][0], spread[-1][0]) == (day - D(10), day + D(17))
     # 3 cents: the leftover units stay next to the median.
-    assert _spread(3, day, day + D(10), early) == [(day, 2), (day + D(1), 1)]
-    assert _spread(7, day, day, early) == [(day, 7)]
+    assert _spread(3, points, day - D(30)) == [(day - D(2), 1), (day, 1), (day + D(1), 1)]
+    assert _spread(7, quantiles(Estimate("k", day, day, 0.5), day), day) == [(day, 7)]
+
+
+def test_p_late_and_p_late_30_shape_the_tails() -> None:
+    day = date(2026, 3, 10)
+    # 70% paid by the due date (15 March), 95% within 30 days of it (14 April).
+    points = quantiles(Estimate("k", day, day + D(10), 0.3, 0.05), day + D(5))
+    assert points == [
+        (0.0, day - D(10)),
+        (0.5, day),
+        (0.7, day + D(5)),
+        (0.9, day + D(10)),
+        (0.95, day + D(35)),
+        (1.0, day + D(35)),
+    ]
+    # A hint that contradicts P50 and P90 (70% paid by a date before P50) is left out.
+    contradicting = quantiles(Estimate("k", day, day + D(10), 0.3), day - D(2))
+    assert contradicting == [(0.0, day - D(10)), (0.5, day), (0.9, day + D(10)), (1.0, day + D(20))]
 
 
 def test_estimates_before_start_are_clamped_and_spread() -> None:
@@ -133,10 +152,10 @@ def test_estimates_before_start_are_clamped_and_spread() -> None:
     estimate = Estimate(invoice.key, date(2026, 3, 1), date(2026, 3, 8), 0.9)
     result = build_forecast([invoice], [estimate], start=TODAY, days=10)
     series = result.currencies["USD"].series[EXPECTED]
-    # Slices before today (4 March) are owed now; the rest follow the curve up to 12 March.
-    assert series[0] == Decimal("75.00")
+    # Slices before today (4 March) are owed now; the rest follow the curve up to 13 March.
+    assert series[0] == Decimal("70.00")
     assert sum(series, Decimal(0)) == Decimal("100.00")
-    assert series[_at(date(2026, 3, 12))] == Decimal("5.00")
+    assert series[_at(date(2026, 3, 13))] == Decimal("5.00")
 
 
 def test_currencies_are_never_mixed() -> None:
@@ -285,9 +304,10 @@ def test_estimates_from_predictions() -> None:
         predicted_pay_date: date
         p90_pay_date: date
         p_late: float
+        p_late_30: float
 
-    made = estimates_from_predictions([Prediction("k", TODAY, TODAY + D(9), 0.25)])
-    assert made == [Estimate("k", TODAY, TODAY + D(9), 0.25)]
+    made = estimates_from_predictions([Prediction("k", TODAY, TODAY + D(9), 0.25, 0.1)])
+    assert made == [Estimate("k", TODAY, TODAY + D(9), 0.25, 0.1)]
 
 
 def test_to_dict_totals() -> None:
