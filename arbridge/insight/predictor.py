@@ -231,35 +231,49 @@ class Predictor:
             for r in known
             if r.paid_date is not None and r.paid_date < as_of and r.due_date <= mature
         ]
+        # Whether an invoice was paid by its due date (or 30 days after) is known the day after,
+        # paid or not: the classifiers learn from every such invoice, the freshest included.
+        due = [r for r in known if r.due_date < as_of]
         self.n_training = len(rows)
         if len(rows) < self.config.min_training_rows:
             return self
         invoices = Invoices.of(rows)
         x, stats = features(self._history, invoices, invoices.issue, self._encoding)
         y = np.array([_signed(r) for r in rows], dtype=np.float64)
+        due_invoices = Invoices.of(due)
+        x_due, _ = features(self._history, due_invoices, due_invoices.issue, self._encoding)
+        labels = {
+            "late": (_late_by(due, 0), np.ones(len(due), bool)),
+            "late_30": (
+                _late_by(due, LATE_30),
+                due_invoices.due + LATE_30 < as_of.toordinal(),
+            ),
+        }
         self._effects = AttributeEffects.learn(rows, self._encoding)
         # A few thousand rows gain nothing from threads, and on a busy machine OpenMP's
         # spinning workers make them slower; scoring keeps the library's default.
         with threadpool_limits(limits=1, user_api="openmp"):
             self._fit_models(x, y, baseline(stats))
+            for name, (target, known_rows) in labels.items():
+                self._fit_classifier(name, x_due[known_rows], target[known_rows])
         return self
 
     def _fit_models(self, x: FloatArray, y: FloatArray, base: FloatArray) -> None:
         for name, quantile in (("p50", 0.5), ("p90", 0.9)):
             regressor = self._booster(HistGradientBoostingRegressor, quantile)
             self._models[name] = regressor.fit(x, y - base)
-        for name, threshold in (("late", 0), ("late_30", LATE_30)):
-            target = (y > threshold).astype(np.int64)
-            if 0 < target.sum() < target.size:
-                self._models[name] = self._booster(HistGradientBoostingClassifier).fit(x, target)
-            else:
-                self._constants[name] = float(target.mean())
         p50 = self._models["p50"].predict(x) + base
         scale = np.maximum(self._models["p90"].predict(x) + base - p50, 1.0)
         self._z = np.quantile((y - p50) / scale, LEVELS)
         beyond = y[y > LATE_30] - LATE_30
         if beyond.size >= 20:
             self._excess = np.quantile(beyond, LEVELS)
+
+    def _fit_classifier(self, name: str, x: FloatArray, target: NDArray[np.int64]) -> None:
+        if 0 < target.sum() < target.size:
+            self._models[name] = self._booster(HistGradientBoostingClassifier).fit(x, target)
+        else:
+            self._constants[name] = float(target.mean()) if target.size else 0.0
 
     def _booster(self, kind: type[Any], quantile: float | None = None) -> Any:
         c = self.config
@@ -427,6 +441,14 @@ def _amounts_by_currency(records: Sequence[PaymentRecord]) -> dict[str, FloatArr
     for r in records:
         amounts.setdefault(r.currency, []).append(float(r.amount))
     return {c: np.sort(np.array(a)) for c, a in amounts.items()}
+
+
+def _late_by(records: Sequence[PaymentRecord], days: int) -> NDArray[np.int64]:
+    """1 where an invoice was not paid within ``days`` of its due date (never paid counts)."""
+    return np.array(
+        [r.paid_date is None or (r.paid_date - r.due_date).days > days for r in records],
+        dtype=np.int64,
+    )
 
 
 def _signed(record: PaymentRecord) -> int:

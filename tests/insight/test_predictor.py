@@ -127,9 +127,14 @@ def test_payments_observed_after_fitting_move_predictions_without_a_refit(
 def test_nothing_paid_after_the_fit_date_changes_the_predictions(
     book: list[PaymentRecord],
 ) -> None:
-    """The same answers from the full book and from the book as it stood on AS_OF."""
+    """The same answers from the full book and from the book as it stood on AS_OF.
+
+    A dispute of an invoice still open then is not known then either.
+    """
     as_it_stood = [
-        r if r.paid_date is None or r.paid_date < AS_OF else replace(r, paid_date=None)
+        r
+        if r.paid_date is None or r.paid_date < AS_OF
+        else replace(r, paid_date=None, disputed=not r.disputed)
         for r in book
         if r.issue_date < AS_OF
     ]
