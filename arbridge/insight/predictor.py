@@ -22,6 +22,10 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from arbridge.insight.features import (
@@ -48,6 +52,8 @@ MIN_MASS = 0.05
 NEVER_DAYS = 365
 
 
+CLASSIFIERS = ("trees", "logistic", "blend")
+
 # Below this many rows predictions run on one thread (see ``Predictor._raw``).
 SMALL_BATCH = 256
 
@@ -62,6 +68,11 @@ class ModelConfig:
     # Train only on invoices due at least this long before the fit date: more recent ones are
     # settled only if they were paid early, which would teach the model optimism.
     maturity_days: int = 60
+    # "trees", "logistic", "blend" (the mean of both probabilities), or "auto": the one that
+    # did best on the most recent invoices (see ``Predictor._choose_classifier``).
+    classifier: str = "auto"
+    validation_days: int = 90
+    logistic_c: float = 0.5
     # Below this many training invoices the models are not fitted; shrunk statistics answer.
     min_training_rows: int = 50
 
@@ -202,6 +213,7 @@ class Predictor:
         self._effects = AttributeEffects({})
         self._never = NeverPaid(np.ones(1))
         self.n_training = 0
+        self.classifier = "none"
 
     @property
     def fitted(self) -> bool:
@@ -254,9 +266,36 @@ class Predictor:
         # spinning workers make them slower; scoring keeps the library's default.
         with threadpool_limits(limits=1, user_api="openmp"):
             self._fit_models(x, y, baseline(stats))
+            kind = self.config.classifier
+            if kind == "auto":
+                kind = self._choose_classifier(x_due, labels["late"][0], due_invoices.due, as_of)
+            self.classifier = kind
             for name, (target, known_rows) in labels.items():
-                self._fit_classifier(name, x_due[known_rows], target[known_rows])
+                self._fit_classifier(name, kind, x_due[known_rows], target[known_rows])
         return self
+
+    def _choose_classifier(
+        self, x: FloatArray, target: NDArray[np.int64], due: IntArray, as_of: date
+    ) -> str:
+        """The kind whose "late" probabilities had the lowest log loss on the invoices due in the
+        last ``validation_days``, each kind fitted on the ones due before: trees where they win,
+        the linear model where the book is too small or too plain for them."""
+        cut = as_of.toordinal() - self.config.validation_days
+        train, held = due < cut, due >= cut
+        if held.sum() < self.config.min_training_rows or not 0 < target[train].mean() < 1:
+            return "trees"
+        probe = Predictor(self.config)
+        probe._encoding = self._encoding
+        probe._fit_classifier("late", "blend", x[train], target[train])
+        trees = probe._models["late"].predict_proba(x[held])[:, 1]
+        linear = probe._models["late:linear"].predict_proba(x[held])[:, 1]
+        chances = {"trees": trees, "logistic": linear, "blend": (trees + linear) / 2}
+        y = target[held]
+        losses = {}
+        for kind, chance in chances.items():
+            p = np.clip(chance, 1e-6, 1 - 1e-6)
+            losses[kind] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return min(CLASSIFIERS, key=lambda kind: losses[kind])
 
     def _fit_models(self, x: FloatArray, y: FloatArray, base: FloatArray) -> None:
         for name, quantile in (("p50", 0.5), ("p90", 0.9)):
@@ -269,11 +308,28 @@ class Predictor:
         if beyond.size >= 20:
             self._excess = np.quantile(beyond, LEVELS)
 
-    def _fit_classifier(self, name: str, x: FloatArray, target: NDArray[np.int64]) -> None:
+    def _fit_classifier(
+        self, name: str, kind: str, x: FloatArray, target: NDArray[np.int64]
+    ) -> None:
         if 0 < target.sum() < target.size:
-            self._models[name] = self._booster(HistGradientBoostingClassifier).fit(x, target)
+            if kind in ("trees", "blend"):
+                self._models[name] = self._booster(HistGradientBoostingClassifier).fit(x, target)
+            if kind in ("logistic", "blend"):
+                self._models[f"{name}:linear"] = self._linear().fit(x, target)
         else:
             self._constants[name] = float(target.mean()) if target.size else 0.0
+
+    def _linear(self) -> Any:
+        numeric = [not flag for flag in self._encoding.categorical]
+        shares = [
+            name.endswith("share") or name.startswith("share") for name in self._encoding.names
+        ]
+        return make_pipeline(
+            FunctionTransformer(_linear_inputs, kw_args={"numeric": numeric, "shares": shares}),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(C=self.config.logistic_c, max_iter=2000),
+        )
 
     def _booster(self, kind: type[Any], quantile: float | None = None) -> Any:
         c = self.config
@@ -381,10 +437,10 @@ class Predictor:
         return q50, q90, self._probability("late", x), self._probability("late_30", x)
 
     def _probability(self, name: str, x: FloatArray) -> FloatArray:
-        model = self._models.get(name)
-        if model is None:
+        found = [m for m in (self._models.get(name), self._models.get(f"{name}:linear")) if m]
+        if not found:
             return np.full(x.shape[0], self._constants.get(name, 0.0))
-        result: FloatArray = model.predict_proba(x)[:, 1]
+        result: FloatArray = np.mean([m.predict_proba(x)[:, 1] for m in found], axis=0)
         return result
 
     def _distribution(
@@ -441,6 +497,16 @@ def _amounts_by_currency(records: Sequence[PaymentRecord]) -> dict[str, FloatArr
     for r in records:
         amounts.setdefault(r.currency, []).append(float(r.amount))
     return {c: np.sort(np.array(a)) for c, a in amounts.items()}
+
+
+def _linear_inputs(x: FloatArray, numeric: list[bool], shares: list[bool]) -> FloatArray:
+    """Numeric columns for the linear model, shares as log-odds: a late share moving from 0.90
+    to 0.99 says as much as one moving from 0.50 to 0.90."""
+    out = x[:, numeric].copy()
+    cols = np.flatnonzero(np.array(shares)[numeric])
+    clipped = np.clip(out[:, cols], 0.01, 0.99)
+    out[:, cols] = np.log(clipped / (1.0 - clipped))
+    return out
 
 
 def _late_by(records: Sequence[PaymentRecord], days: int) -> NDArray[np.int64]:
