@@ -1,10 +1,11 @@
 """What was known about an invoice's customer on a given date, as numpy columns and in words.
 
-Only invoices *settled strictly before* the as-of date count, so the same code serves training
-(each invoice seen as of its own issue date), scoring (as of today) and the backtest without
-looking ahead. Everything is vectorised: per-customer running sums give counts, means and
-shares in one ``searchsorted``; a window of each customer's last ``WINDOW`` payments gives the
-median, the spread, the time-decayed mean and the usual amount.
+Only invoices *settled strictly before* the as-of date count, and for late shares by due date
+the invoices *due* strictly before it (whether one was paid by its due date is known the day
+after), so the same code serves training (each invoice seen as of its own issue date), scoring
+(as of today) and the backtest without looking ahead. Everything is vectorised: per-customer
+running sums give counts, means and shares in one ``searchsorted``; a window of each customer's
+last ``WINDOW`` payments gives the median, the spread, the time-decayed mean and the usual amount.
 
 Thin histories are shrunk toward the book-wide figures of the same date, as if every customer
 had also paid ``PSEUDO_COUNT`` average invoices; a customer with no history gets the book-wide

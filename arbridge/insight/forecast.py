@@ -3,20 +3,21 @@
 Amounts in different currencies are never added together: every figure belongs to one currency.
 
 **Expected** spreads each open balance over the invoice's pay-date distribution, rebuilt from
-its predicted pay date (P50) and pessimistic date (P90): ``SLICES`` equal shares of the balance
-fall on the quantiles of a normal curve whose median is P50 and whose 90th percentile is P90, so
-money arrives before the median too and a tenth of it after P90. Shares that would fall before
-the forecast's first day (an overdue invoice's) land on that day: the money is owed now. When
-the two dates coincide, the whole balance lands on that day. An invoice without an estimate is
-expected on its contractual date. Only P50 and P90 are used because they are what every stored
-prediction holds; the backtest (``arbridge.insight.backtest``) scores this very function.
+what every stored prediction holds: ``quantiles`` makes a piecewise-linear quantile function
+through P50 (level 0.5), P90 (0.9), the due date (level 1 - p_late) and the due date + 30 days
+(1 - p_late_30), the last two only where they agree with P50 and P90, and ``SLICES`` equal shares
+of the balance fall on its quantiles. So money arrives before the median too, and a tenth of it
+after P90. Shares that would fall before the forecast's first day (an overdue invoice's) land on
+that day: the money is owed now. When P50 = P90 the whole balance lands on that day. An invoice
+without an estimate is expected on its contractual date. The backtest
+(``arbridge.insight.backtest``) scores this very function.
 
 **Contractual** is the baseline where every invoice is paid on its due date (its issue date when
 it has none). Dates before the forecast's first day (overdue invoices) move to that first day:
 the money is owed now. Amounts after the horizon are reported as ``beyond``, so the horizon plus
 ``beyond`` always equals the open balance. Splits are exact in the currency's minor units.
 
-**What-if scenarios** shift the expected dates of some invoices::
+**What-if scenarios** shift the whole expected distribution of some invoices::
 
     top:N delay:Nd              the N largest open balances of each currency
     customer:ID_OR_NAME delay:Nd  one customer, by id or by name (case-insensitive)

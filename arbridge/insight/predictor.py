@@ -1,14 +1,16 @@
 """Predicted pay dates, lateness probabilities and a risk score for open invoices.
 
-Four gradient-boosted tree models (scikit-learn's ``HistGradientBoosting*``) learn from settled
+Gradient-boosted tree models (scikit-learn's ``HistGradientBoosting*``) learn from settled
 invoices, each seen as of its own issue date: the median and the 90th percentile of the signed
-lateness (paid date minus due date, negative when early), and the probabilities of being paid
-after the due date and more than 30 days after it. ``docs/insight.md`` explains the choice.
+lateness (paid date minus due date, negative when early). The probabilities of being paid after
+the due date and more than 30 days after it come from trees, a regularised logistic regression
+or the mean of both, whichever did best on the book's latest invoices; they learn from every
+invoice whose due date has passed, paid or not. ``docs/insight.md`` explains the choices.
 
 An invoice's predictive distribution is its P50 plus the training residuals scaled by its own
-P50-P90 spread. Conditioning that distribution on "still unpaid today" gives sensible answers for
-invoices that are already overdue, and the probability of collection inside a window for the
-cash forecast.
+P50-P90 spread. Conditioning that distribution on "still unpaid today", and mixing in the
+chance that an invoice this overdue is never paid, gives sensible answers for invoices that are
+already overdue; the cash forecast rebuilds the distribution from the P50 and P90 it yields.
 """
 
 from __future__ import annotations
