@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from arbridge.insight.generate import generate_history
 from arbridge.insight.history import PaymentRecord
-from arbridge.insight.model import Predictor
+from arbridge.insight.predictor import Predictor
 
 
 def open_invoices(history: list[PaymentRecord], count: int, seed: int) -> list[PaymentRecord]:

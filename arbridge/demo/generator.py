@@ -7,18 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from arbridge.insight.generate import CURRENCIES, HABITS, TERMS
 from arbridge.model.invoice import Customer, Invoice, InvoiceStatus, Source, SourceVersion
 from arbridge.model.money import quantize
 
-# Share of customers per habit and the days-late range each habit pays in.
-HABITS: tuple[tuple[str, float, tuple[int, int]], ...] = (
-    ("reliable", 0.45, (-3, 2)),
-    ("occasionally_late", 0.30, (0, 15)),
-    ("chronic_late", 0.18, (10, 45)),
-    ("disputer", 0.07, (5, 60)),
-)
-TERMS = ((15, "Net 15"), (30, "Net 30"), (60, "Net 60"))
-CURRENCIES = (("USD", 0.8), ("EUR", 0.15), ("JPY", 0.05))
 NAMES = (
     "Acme",
     "Globex",

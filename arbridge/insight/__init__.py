@@ -1,8 +1,8 @@
 """Insight: payment history, predicted pay dates and risk, customer segments, the backtest.
 
 From the engine it imports ``arbridge.model`` and ``arbridge.errors``; the history generator
-also borrows the demo company's payment habits. numpy and scikit-learn load with
-``arbridge.insight.model`` and ``arbridge.insight.backtest``, not with this package.
+owns its payment habits (the demo company borrows them). numpy and scikit-learn load with
+``arbridge.insight.predictor`` and ``arbridge.insight.backtest``, not with this package.
 """
 
 from arbridge.errors import HistoryImportError

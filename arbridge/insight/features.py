@@ -1,10 +1,11 @@
 """What was known about an invoice's customer on a given date, as numpy columns and in words.
 
-Only invoices *settled strictly before* the as-of date count, so the same code serves training
-(each invoice seen as of its own issue date), scoring (as of today) and the backtest without
-looking ahead. Everything is vectorised: per-customer running sums give counts, means and
-shares in one ``searchsorted``; a window of each customer's last ``WINDOW`` payments gives the
-median, the spread, the time-decayed mean and the usual amount.
+Only invoices *settled strictly before* the as-of date count, and for late shares by due date
+the invoices *due* strictly before it (whether one was paid by its due date is known the day
+after), so the same code serves training (each invoice seen as of its own issue date), scoring
+(as of today) and the backtest without looking ahead. Everything is vectorised: per-customer
+running sums give counts, means and shares in one ``searchsorted``; a window of each customer's
+last ``WINDOW`` payments gives the median, the spread, the time-decayed mean and the usual amount.
 
 Thin histories are shrunk toward the book-wide figures of the same date, as if every customer
 had also paid ``PSEUDO_COUNT`` average invoices; a customer with no history gets the book-wide
@@ -28,6 +29,9 @@ IntArray = NDArray[np.int64]
 WINDOW = 24
 PSEUDO_COUNT = 3.0
 DECAY_DAYS = 120.0
+# The window of the drift-aware late shares.
+RECENT_DAYS = 90
+QUARTER_END_DAYS = 10
 LATE_30 = 30
 # Book-wide figures assumed until the first invoice is paid: about a week late on average, half
 # of invoices late. One settled invoice replaces them.
@@ -86,6 +90,7 @@ class CustomerStats:
     mean_signed_shrunk: FloatArray
     share_late_shrunk: FloatArray
     share_30_shrunk: FloatArray
+    disputed_shrunk: FloatArray  # share of settled invoices that had been disputed
     median_late: FloatArray  # over the last WINDOW payments
     median_signed: FloatArray
     std_late: FloatArray
@@ -133,6 +138,7 @@ class PaymentIndex:
         paid = np.fromiter((_ordinal(r.paid_date) for r in settled), np.int64, n)
         due = np.fromiter((r.due_date.toordinal() for r in settled), np.int64, n)
         amount = np.fromiter((float(r.amount) for r in settled), np.float64, n)
+        disputed = np.fromiter((float(r.disputed) for r in settled), np.float64, n)
         self.base = int(paid.min()) if n else 0
         order = np.lexsort((paid, code))
         self.code, self.paid, self.amount = code[order], paid[order], amount[order]
@@ -146,6 +152,7 @@ class PaymentIndex:
             "signed": _cumsum(self.signed),
             "is_late": _cumsum((self.late > 0).astype(np.float64)),
             "is_30": _cumsum((self.late > LATE_30).astype(np.float64)),
+            "disputed": _cumsum(disputed[order]),
         }
         by_paid = np.argsort(self.paid, kind="stable")
         self._global_paid = self.paid[by_paid]
@@ -154,6 +161,7 @@ class PaymentIndex:
             "signed": _cumsum(self.signed[by_paid]),
             "is_late": _cumsum((self.late[by_paid] > 0).astype(np.float64)),
             "is_30": _cumsum((self.late[by_paid] > LATE_30).astype(np.float64)),
+            "disputed": _cumsum(disputed[order][by_paid]),
         }
 
     def __len__(self) -> int:
@@ -197,6 +205,7 @@ class PaymentIndex:
         prior_signed = np.where(has_book, book["signed"] / book_n, DEFAULT_PRIOR_SIGNED)
         prior_share = np.where(has_book, book["is_late"] / book_n, DEFAULT_PRIOR_SHARE_LATE)
         prior_30 = np.where(has_book, book["is_30"] / book_n, DEFAULT_PRIOR_SHARE_30)
+        prior_disputed = np.where(has_book, book["disputed"] / book_n, 0.0)
 
         def shrink(total: FloatArray, prior: FloatArray) -> FloatArray:
             return (total + PSEUDO_COUNT * prior) / (n + PSEUDO_COUNT)
@@ -226,6 +235,7 @@ class PaymentIndex:
                 mean_signed_shrunk=shrink(sums["signed"], prior_signed),
                 share_late_shrunk=shrink(sums["is_late"], prior_share),
                 share_30_shrunk=shrink(sums["is_30"], prior_30),
+                disputed_shrunk=shrink(sums["disputed"], prior_disputed),
                 median_late=_nanmedian(late_w, any_w),
                 median_signed=_nanmedian(signed_w, any_w),
                 std_late=np.where(window.count >= 2, _nanstd(late_w, window.count), np.nan),
@@ -261,6 +271,54 @@ class PaymentIndex:
         return _Window(np.clip(index, 0, max(len(self) - 1, 0)), valid, valid.sum(axis=1))
 
 
+class DueIndex:
+    """Invoices by customer and due date, with whether each was paid by its due date.
+
+    That is known the day after an invoice falls due, paid or not, so the late share of the
+    invoices *due* in a window answers at once: no wait for the slow payers to settle, which is
+    what lets the share follow a book that is drifting later.
+    """
+
+    def __init__(self, records: Iterable[PaymentRecord]) -> None:
+        rows = list(records)
+        self.codes: dict[str, int] = {}
+        for r in rows:
+            self.codes.setdefault(r.customer_id, len(self.codes))
+        n = len(rows)
+        code = np.fromiter((self.codes[r.customer_id] for r in rows), np.int64, n)
+        due = np.fromiter((r.due_date.toordinal() for r in rows), np.int64, n)
+        late = np.fromiter(
+            (r.paid_date is None or r.paid_date > r.due_date for r in rows), np.float64, n
+        )
+        self.base = int(due.min()) if n else 0
+        order = np.lexsort((due, code))
+        self.keys = code[order] * _SPAN + (due[order] - self.base)
+        self.late = _cumsum(late[order])
+        by_due = np.argsort(due, kind="stable")
+        self.due = due[by_due]
+        self.book_late = _cumsum(late[by_due])
+
+    def book(self, start: IntArray, stop: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Per query, invoices due in ``[start, stop)`` and how many of them were paid late."""
+        low = np.searchsorted(self.due, start, "left")
+        high = np.searchsorted(self.due, stop, "left")
+        return (high - low).astype(np.float64), self.book_late[high] - self.book_late[low]
+
+    def customers(
+        self, customer_ids: Sequence[str], start: IntArray, stop: IntArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """The same per query, for the query's customer only."""
+        codes = np.fromiter(
+            (self.codes.get(c, -1) for c in customer_ids), np.int64, len(customer_ids)
+        )
+        base = np.maximum(codes, 0) * _SPAN - self.base
+        low = np.searchsorted(self.keys, base + np.clip(start, self.base, None), "left")
+        high = np.searchsorted(self.keys, base + np.clip(stop, self.base, None), "left")
+        count = np.where(codes >= 0, high - low, 0).astype(np.float64)
+        late = np.where(codes >= 0, self.late[high] - self.late[low], 0.0)
+        return count, late
+
+
 class History:
     """All known invoices with their indexes: by customer, and by customer and attribute value.
 
@@ -270,6 +328,7 @@ class History:
     def __init__(self, records: Iterable[PaymentRecord]) -> None:
         self.records = list(records)
         self.customers = PaymentIndex(self.records)
+        self.due = DueIndex(self.records)
         self._by_attribute: dict[str, PaymentIndex] = {}
 
     def attribute(self, name: str) -> PaymentIndex:
@@ -340,6 +399,12 @@ NUMERIC_FEATURES = (
     "log_amount_vs_currency",
     "log_amount_vs_usual",
     "terms_days",
+    "disputed_share",
+    "due_late_share",
+    "recent_late_share",
+    "book_recent_late_share",
+    "due_month",
+    "due_quarter_end",
 )
 
 
@@ -359,11 +424,34 @@ def features(
         # the customer's invoices: separates "this customer" from "this kind of invoice".
         mean = (total + PSEUDO_COUNT * stats.mean_late_shrunk) / (n + PSEUDO_COUNT)
         same += [mean, mean - stats.mean_late_shrunk]
-    return feature_matrix(invoices, stats, same, encoding), stats
+    rates = due_rates(history, invoices, as_of)
+    return feature_matrix(invoices, stats, same, rates, encoding), stats
+
+
+def due_rates(history: History, invoices: Invoices, as_of: IntArray) -> list[FloatArray]:
+    """Late shares by due date: the customer's ever and over ``RECENT_DAYS``, and the book's
+    over ``RECENT_DAYS``; the customer's are shrunk toward the book's of the same window."""
+    ever = np.zeros_like(as_of)
+    recent = as_of - RECENT_DAYS
+    book_n, book_late = history.due.book(recent, as_of)
+    all_n, all_late = history.due.book(ever, as_of)
+    book_recent = np.where(
+        book_n > 0, book_late / np.maximum(book_n, 1.0), DEFAULT_PRIOR_SHARE_LATE
+    )
+    book_ever = np.where(all_n > 0, all_late / np.maximum(all_n, 1.0), DEFAULT_PRIOR_SHARE_LATE)
+    own_n, own_late = history.due.customers(invoices.customer_ids, ever, as_of)
+    new_n, new_late = history.due.customers(invoices.customer_ids, recent, as_of)
+    due_share = (own_late + PSEUDO_COUNT * book_ever) / (own_n + PSEUDO_COUNT)
+    recent_share = (new_late + PSEUDO_COUNT * book_recent) / (new_n + PSEUDO_COUNT)
+    return [due_share, recent_share, book_recent]
 
 
 def feature_matrix(
-    invoices: Invoices, stats: CustomerStats, same: list[FloatArray], encoding: Encoding
+    invoices: Invoices,
+    stats: CustomerStats,
+    same: list[FloatArray],
+    rates: list[FloatArray],
+    encoding: Encoding,
 ) -> FloatArray:
     """The columns of ``features`` from already computed statistics."""
     log_amount = np.log(np.maximum(invoices.amount, 1e-9))
@@ -387,12 +475,25 @@ def feature_matrix(
         log_amount - currency_median,
         vs_usual,
         (invoices.due - invoices.issue).astype(np.float64),
+        stats.disputed_shrunk,
+        *rates,
+        *_season(invoices.due),
         *same,
         _codes(invoices.currencies, encoding.currencies),
     ]
     for key, vocabulary in encoding.attributes.items():
         columns.append(_codes([a.get(key, "") for a in invoices.attributes], vocabulary))
     return np.column_stack(columns).astype(np.float64)
+
+
+def _season(due: IntArray) -> list[FloatArray]:
+    """The due date's month, and whether it falls in a quarter's last ``QUARTER_END_DAYS``."""
+    days = [date.fromordinal(int(d)) for d in due]
+    month = np.array([d.month for d in days], dtype=np.float64)
+    end = np.array(
+        [d.month % 3 == 0 and d.day > 30 - QUARTER_END_DAYS for d in days], dtype=np.float64
+    )
+    return [month, end]
 
 
 def _codes(values: Sequence[str], vocabulary: Mapping[str, int]) -> FloatArray:

@@ -2,20 +2,22 @@
 
 Amounts in different currencies are never added together: every figure belongs to one currency.
 
-**Expected** spreads each open balance over a simple distribution built from the invoice's
-predicted pay date (P50) and pessimistic date (P90): half on the P50 date, 40% evenly over the
-days after it up to the P90 date, and the last 10% on the P90 date. The median rule puts half
-the money by P50; the P50-P90 band gets the next 40%; the tail beyond P90 is folded onto P90 so
-that every balance is forecast exactly once (no invoice is assumed never to be paid). When the
-two dates coincide, the whole balance lands on that day. An invoice without an estimate is
-expected on its contractual date.
+**Expected** spreads each open balance over the invoice's pay-date distribution, rebuilt from
+what every stored prediction holds: ``quantiles`` makes a piecewise-linear quantile function
+through P50 (level 0.5), P90 (0.9), the due date (level 1 - p_late) and the due date + 30 days
+(1 - p_late_30), the last two only where they agree with P50 and P90, and ``SLICES`` equal shares
+of the balance fall on its quantiles. So money arrives before the median too, and a tenth of it
+after P90. Shares that would fall before the forecast's first day (an overdue invoice's) land on
+that day: the money is owed now. When P50 = P90 the whole balance lands on that day. An invoice
+without an estimate is expected on its contractual date. The backtest
+(``arbridge.insight.backtest``) scores this very function.
 
 **Contractual** is the baseline where every invoice is paid on its due date (its issue date when
 it has none). Dates before the forecast's first day (overdue invoices) move to that first day:
 the money is owed now. Amounts after the horizon are reported as ``beyond``, so the horizon plus
 ``beyond`` always equals the open balance. Splits are exact in the currency's minor units.
 
-**What-if scenarios** shift the expected dates of some invoices::
+**What-if scenarios** shift the whole expected distribution of some invoices::
 
     top:N delay:Nd              the N largest open balances of each currency
     customer:ID_OR_NAME delay:Nd  one customer, by id or by name (case-insensitive)
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,6 +51,7 @@ from arbridge.model.money import minor_units
 EXPECTED = "expected"
 CONTRACTUAL = "contractual"
 MAX_DELAY_DAYS = 3650
+LATE_DAYS = 30  # the "more than 30 days late" of ``p_late_30``
 GRAMMAR = (
     "'top:N delay:Nd', 'customer:ID_OR_NAME delay:Nd' or 'all delay:Nd' "
     "(N a whole number; e.g. 'top:10 delay:5d')"
@@ -68,6 +72,8 @@ class PayDateEstimate(Protocol):
     def p90_pay_date(self) -> date: ...
     @property
     def p_late(self) -> float: ...
+    @property
+    def p_late_30(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ class Estimate:
     predicted_pay_date: date
     p90_pay_date: date
     p_late: float
+    p_late_30: float | None = None
 
 
 class _Prediction(Protocol):
@@ -87,12 +94,15 @@ class _Prediction(Protocol):
     def p90_pay_date(self) -> date: ...
     @property
     def p_late(self) -> float: ...
+    @property
+    def p_late_30(self) -> float: ...
 
 
 def estimates_from_predictions(predictions: Iterable[_Prediction]) -> list[Estimate]:
     """The predictor names the invoice key ``invoice_id``; the forecast calls it ``invoice_key``."""
     return [
-        Estimate(p.invoice_id, p.predicted_pay_date, p.p90_pay_date, p.p_late) for p in predictions
+        Estimate(p.invoice_id, p.predicted_pay_date, p.p90_pay_date, p.p_late, p.p_late_30)
+        for p in predictions
     ]
 
 
@@ -253,26 +263,78 @@ class Forecast:
         }
 
 
-def _spread(minor: int, p50: date, p90: date) -> list[tuple[date, int]]:
-    """``minor`` units over P50..P90 (see the module docstring), exactly, largest remainder."""
-    if p90 <= p50:
-        return [(p50, minor)]
-    span = (p90 - p50).days
-    # Shares in tenths of a day's weight: 50% on P50, 40% spread over the span, 10% more on P90.
-    weights = [5 * span] + [4] * span
-    weights[-1] += span
-    whole = 10 * span
-    units, remainders = zip(*(divmod(w * minor, whole) for w in weights), strict=True)
-    share = list(units)
-    # Ties go to the earlier day so the split depends on nothing but the inputs.
-    order = sorted(range(len(share)), key=lambda i: (-remainders[i], i))
-    for i in order[: minor - sum(share)]:
-        share[i] += 1
-    return [(p50 + timedelta(days=i), u) for i, u in enumerate(share) if u]
+SLICES = 20
+# Leftover minor units go to the slices nearest the median first, so rounding never moves
+# money towards either tail.
+_NEAREST_MEDIAN = sorted(range(SLICES), key=lambda k: (abs(2 * k + 1 - SLICES), k))
+
+Quantiles = list[tuple[float, date]]
+"""Points (level, day) of an invoice's pay-date quantile function, levels rising from 0 to 1."""
+
+
+def quantiles(estimate: PayDateEstimate, due: date) -> Quantiles:
+    """The pay-date distribution a stored prediction describes (see the module docstring)."""
+    p50 = estimate.predicted_pay_date
+    p90 = max(estimate.p90_pay_date, p50)
+    if p90 == p50:
+        return [(0.0, p50), (1.0, p50)]
+    span = p90 - p50
+    points = [(0.5, p50), (0.9, p90)]
+    hints = [(1.0 - estimate.p_late, due)]
+    if estimate.p_late_30 is not None:
+        hints.append((1.0 - estimate.p_late_30, due + timedelta(days=LATE_DAYS)))
+    for level, day in hints:
+        # A hint joins only where it agrees with P50 and P90; they are the primary figures.
+        below = 0 < level < 0.5 and day < p50
+        between = 0.5 < level < 0.9 and p50 < day < p90
+        if below or between or (0.9 < level < 1 and day > p90):
+            points.append((level, day))
+    points.sort()
+    lowest = min(p50 - span, points[0][1])
+    return [(0.0, lowest), *points, (1.0, max(p90 + span, points[-1][1]))]
+
+
+def _at_level(points: Quantiles, level: float) -> date:
+    """The quantile at ``level``, linear between the points (numpy stays out of the CLI)."""
+    for (low, first), (high, last) in itertools.pairwise(points):
+        if low <= level <= high:
+            share = 0.0 if high == low else (level - low) / (high - low)
+            return first + timedelta(days=round(share * (last - first).days))
+    return points[-1][1]
+
+
+def _spread(minor: int, points: Quantiles, start: date) -> list[tuple[date, int]]:
+    """``minor`` units in ``SLICES`` equal shares at the distribution's quantiles, exactly.
+
+    Shares falling before ``start`` land on it: the money is owed now.
+    """
+    each, extra = divmod(minor, SLICES)
+    units: defaultdict[date, int] = defaultdict(int)
+    for rank, k in enumerate(_NEAREST_MEDIAN):
+        day = max(_at_level(points, (k + 0.5) / SLICES), start)
+        units[day] += each + (1 if rank < extra else 0)
+    return sorted((day, u) for day, u in units.items() if u)
 
 
 def _amount(units: int, exponent: int) -> Decimal:
     return Decimal(units).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """What the forecast needs of an open invoice: the backtest builds these from history."""
+
+    key: str
+    currency: str
+    amount: Decimal
+    due_date: date
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> Balance:
+        # Due on receipt when the invoice names no due date.
+        return cls(
+            invoice.key, invoice.currency, invoice.balance, invoice.due_date or invoice.issue_date
+        )
 
 
 def build_forecast(
@@ -292,43 +354,70 @@ def build_forecast(
         unique.setdefault(scenario.label, scenario)
     parsed = tuple(unique.values())
     open_invoices = sorted((i for i in invoices if i.is_receivable), key=lambda i: i.key)
-    by_key = {e.invoice_key: e for e in estimates}
     delays: dict[str, dict[str, int]] = {
         s.label: {i.key: s.delay_days for i in s.select(open_invoices)} for s in parsed
     }
+    return forecast_balances(
+        [Balance.of(i) for i in open_invoices],
+        estimates,
+        start=start,
+        days=days,
+        scenarios=parsed,
+        delays=delays,
+    )
+
+
+def forecast_balances(
+    balances: Sequence[Balance],
+    estimates: Iterable[PayDateEstimate],
+    *,
+    start: date,
+    days: int,
+    scenarios: Sequence[Scenario] = (),
+    delays: Mapping[str, Mapping[str, int]] | None = None,
+) -> Forecast:
+    """The forecast of open balances; ``delays`` maps each scenario to its invoices' shifts."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    moves = delays or {}
+    by_key = {e.invoice_key: e for e in estimates}
     end = start + timedelta(days=days)
     # currency -> series -> day -> minor units
     sums: dict[str, dict[str, defaultdict[date, int]]] = {}
-    for invoice in open_invoices:
-        series = sums.setdefault(invoice.currency, {})
-        minor = int(invoice.balance.scaleb(minor_units(invoice.currency)))
-        due = max(invoice.due_date or invoice.issue_date, start)
-        estimate = by_key.get(invoice.key)
-        p50 = due if estimate is None else max(estimate.predicted_pay_date, start)
-        p90 = due if estimate is None else max(estimate.p90_pay_date, p50)
-        plans = {EXPECTED: (p50, p90), CONTRACTUAL: (due, due)}
-        for label, moved in delays.items():
-            shift = timedelta(days=moved.get(invoice.key, 0))
-            plans[label] = (max(p50 + shift, start), max(p90 + shift, start))
-        for name, (low, high) in plans.items():
+    for balance in balances:
+        series = sums.setdefault(balance.currency, {})
+        minor = int(balance.amount.scaleb(minor_units(balance.currency)))
+        due = max(balance.due_date, start)
+        estimate = by_key.get(balance.key)
+        points = [(0.0, due), (1.0, due)]
+        if estimate is not None:
+            points = quantiles(estimate, balance.due_date)
+        plans = {EXPECTED: points, CONTRACTUAL: [(0.0, due), (1.0, due)]}
+        for scenario in scenarios:
+            shift = timedelta(days=moves.get(scenario.label, {}).get(balance.key, 0))
+            plans[scenario.label] = [(level, day + shift) for level, day in points]
+        for name, plan in plans.items():
             target = series.setdefault(name, defaultdict(int))
-            for day, units in _spread(minor, low, high):
+            for day, units in _spread(minor, plan, start):
                 target[min(day, end)] += units
     currencies = {}
+    names = [EXPECTED, CONTRACTUAL, *(s.label for s in scenarios)]
+    dates = [start + timedelta(days=i) for i in range(days)]
     for code, series in sums.items():
         exp = minor_units(code)
-        dates = [start + timedelta(days=i) for i in range(days)]
-        names = [EXPECTED, CONTRACTUAL, *(s.label for s in parsed)]
-        in_code = [i for i in open_invoices if i.currency == code]
+        in_code = [b for b in balances if b.currency == code]
         currencies[code] = CurrencyForecast(
             currency=code,
-            open_balance=sum((i.balance for i in in_code), Decimal(0)),
+            open_balance=sum((b.amount for b in in_code), Decimal(0)),
             invoices=len(in_code),
             series={n: [_amount(series[n][d], exp) for d in dates] for n in names},
             beyond={n: _amount(series[n][end], exp) for n in names},
-            moved={s.label: sum(1 for i in in_code if i.key in delays[s.label]) for s in parsed},
+            moved={
+                s.label: sum(1 for b in in_code if b.key in moves.get(s.label, {}))
+                for s in scenarios
+            },
         )
-    return Forecast(start, days, parsed, currencies)
+    return Forecast(start, days, tuple(scenarios), currencies)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from arbridge.core.desired import InsightFacts
 from arbridge.insight.forecast import Estimate, build_forecast, deviation
 from arbridge.insight.history import PaymentRecord, record_from_invoice
-from arbridge.insight.model import Prediction, Predictor
+from arbridge.insight.predictor import Prediction, Predictor
 from arbridge.insight.queue import rank_queue
 from arbridge.loop.payment_history import load_records, save_records
 from arbridge.model.invoice import Invoice, InvoiceStatus
@@ -93,6 +93,20 @@ def _settled_value(old: PredictionRow | None, new: Prediction) -> tuple[int, dat
     )
 
 
+def prediction_row(key: str, p: Prediction, now: datetime) -> PredictionRow:
+    """A prediction as it is stored (before the tolerances of ``store_predictions``)."""
+    return PredictionRow(
+        invoice_key=key,
+        risk_score=p.risk_score,
+        p_late=p.p_late,
+        p_late_30=p.p_late_30,
+        predicted_pay_date=p.predicted_pay_date,
+        p90_pay_date=p.p90_pay_date,
+        reasons=list(p.reasons),
+        computed_at=now,
+    )
+
+
 def store_predictions(
     session: Session, predictions: dict[str, Prediction], now: datetime, drop: Iterable[str] = ()
 ) -> None:
@@ -104,16 +118,7 @@ def store_predictions(
     for key, p in predictions.items():
         existing = session.get(PredictionRow, key)
         risk, pay = _settled_value(existing, p)
-        row = existing or PredictionRow(
-            invoice_key=key,
-            risk_score=p.risk_score,
-            p_late=p.p_late,
-            p_late_30=p.p_late_30,
-            predicted_pay_date=p.predicted_pay_date,
-            p90_pay_date=p.p90_pay_date,
-            reasons=list(p.reasons),
-            computed_at=now,
-        )
+        row = existing or prediction_row(key, p, now)
         row.risk_score = risk
         row.p_late = p.p_late
         row.p_late_30 = p.p_late_30
@@ -227,4 +232,5 @@ def estimate_of(row: PredictionRow) -> Estimate:
         predicted_pay_date=row.predicted_pay_date,
         p90_pay_date=row.p90_pay_date,
         p_late=row.p_late,
+        p_late_30=row.p_late_30,
     )

@@ -90,10 +90,11 @@ def test_backtest_prints_json_and_a_table(history_csv: Path) -> None:
     result = runner.invoke(mounted(), [*args, "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert set(report) == {"n_test", "model", "baselines", "forecast"}
+    assert set(report) >= {"n_test", "cuts", "model", "baselines", "reliability"}
+    assert "ci" in report["model"]
     table = runner.invoke(mounted(), args)
     assert table.exit_code == 0, table.output
-    assert "customer_median" in table.output
+    assert "kaplan_meier" in table.output
 
 
 def test_backtest_rejects_a_bad_split_date(history_csv: Path) -> None:

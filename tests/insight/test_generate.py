@@ -56,3 +56,46 @@ def test_the_billing_channel_moves_lateness(book: list[PaymentRecord]) -> None:
         if r.days_late is not None:
             by_channel.setdefault(r.attributes["channel"], []).append(r.days_late)
     assert mean(by_channel["post"]) > mean(by_channel["email"]) > mean(by_channel["portal"])
+
+
+def _late_share(book: list[PaymentRecord], first_day: int, last_day: int) -> float:
+    start = date(2024, 1, 1)
+    window = [
+        r.days_late > 0
+        for r in book
+        if r.days_late is not None and first_day <= (r.issue_date - start).days < last_day
+    ]
+    return sum(window) / len(window)
+
+
+def test_a_drifting_book_pays_later_and_later() -> None:
+    steady = generate_history(100, 2500, 2)
+    drifting = generate_history(100, 2500, 2, regime="drifting")
+    assert _late_share(drifting, 600, 730) > _late_share(drifting, 0, 130) + 0.2
+    assert _late_share(steady, 600, 730) < _late_share(steady, 0, 130) + 0.15
+    # A steady book does not depend on the regime argument.
+    assert generate_history(30, 400, 5, regime="steady") == generate_history(30, 400, 5)
+
+
+def test_a_seasonal_book_is_slow_in_december_and_fast_at_quarter_ends() -> None:
+    book = generate_history(100, 2500, 2, regime="seasonal")
+    steady = generate_history(100, 2500, 2)
+
+    def mean_late(records: list[PaymentRecord], month: int, last_days: bool) -> float:
+        # Signed (early payments negative): days late alone would hide a shift toward early.
+        chosen = [
+            (r.paid_date - r.due_date).days
+            for r in records
+            if r.paid_date is not None
+            and r.due_date.month == month
+            and (r.due_date.day > 21) == last_days
+        ]
+        return mean(chosen)
+
+    assert mean_late(book, 12, False) > mean_late(steady, 12, False) + 4
+    assert mean_late(book, 9, True) < mean_late(steady, 9, True) - 3
+
+
+def test_unknown_regime_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown regime 'weekly'"):
+        generate_history(10, 10, 1, regime="weekly")

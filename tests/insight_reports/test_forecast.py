@@ -19,6 +19,7 @@ from arbridge.insight.forecast import (
     estimates_from_predictions,
     forecast_csv,
     parse_scenario,
+    quantiles,
     read_forecast_csv,
     write_png,
 )
@@ -112,18 +113,38 @@ def test_contractual_baseline_and_overdue_and_missing_estimates() -> None:
     assert usd.beyond[CONTRACTUAL] == Decimal("0.00")
 
 
-def test_spread_between_p50_and_p90_is_exact() -> None:
+def test_spread_follows_the_pay_date_distribution_exactly() -> None:
     day = date(2026, 3, 10)
-    assert _spread(10000, day, day + D(4)) == [
-        (day, 5000),
-        (day + D(1), 1000),
-        (day + D(2), 1000),
-        (day + D(3), 1000),
-        (day + D(4), 2000),
+    points = quantiles(Estimate("k", day, day + D(10), 0.5), day)
+    # Without other hints the lower half mirrors the P50-P90 spread.
+    assert points == [(0.0, day - D(10)), (0.5, day), (0.9, day + D(10)), (1.0, day + D(20))]
+    spread = _spread(10000, points, day - D(30))
+    assert sum(units for _, units in spread) == 10000
+    # Half the money before P50 (the median), a tenth after P90.
+    assert sum(u for d, u in spread if d < day) == 4500
+    assert sum(u for d, u in spread if d <= day) == 5000
+    assert sum(u for d, u in spread if d > day + D(10)) == 1000
+    assert (spread[0][0], spread[-1][0]) == (day - D(10), day + D(17))
+    # 3 cents: the leftover units stay next to the median.
+    assert _spread(3, points, day - D(30)) == [(day - D(2), 1), (day, 1), (day + D(1), 1)]
+    assert _spread(7, quantiles(Estimate("k", day, day, 0.5), day), day) == [(day, 7)]
+
+
+def test_p_late_and_p_late_30_shape_the_tails() -> None:
+    day = date(2026, 3, 10)
+    # 70% paid by the due date (15 March), 95% within 30 days of it (14 April).
+    points = quantiles(Estimate("k", day, day + D(10), 0.3, 0.05), day + D(5))
+    assert points == [
+        (0.0, day - D(10)),
+        (0.5, day),
+        (0.7, day + D(5)),
+        (0.9, day + D(10)),
+        (0.95, day + D(35)),
+        (1.0, day + D(35)),
     ]
-    # 3 cents over four days: largest remainders get the leftover cents.
-    assert _spread(3, day, day + D(3)) == [(day, 2), (day + D(3), 1)]
-    assert _spread(7, day, day) == [(day, 7)]
+    # A hint that contradicts P50 and P90 (70% paid by a date before P50) is left out.
+    contradicting = quantiles(Estimate("k", day, day + D(10), 0.3), day - D(2))
+    assert contradicting == [(0.0, day - D(10)), (0.5, day), (0.9, day + D(10)), (1.0, day + D(20))]
 
 
 def test_estimates_before_start_are_clamped_and_spread() -> None:
@@ -131,8 +152,10 @@ def test_estimates_before_start_are_clamped_and_spread() -> None:
     estimate = Estimate(invoice.key, date(2026, 3, 1), date(2026, 3, 8), 0.9)
     result = build_forecast([invoice], [estimate], start=TODAY, days=10)
     series = result.currencies["USD"].series[EXPECTED]
-    # P50 clamps to today (4 March); 4 days to P90: 50, 10, 10, 10, 10 + 10.
-    assert series[:6] == [Decimal(x) for x in ("50.00", "10.00", "10.00", "10.00", "20.00", "0.00")]
+    # Slices before today (4 March) are owed now; the rest follow the curve up to 13 March.
+    assert series[0] == Decimal("70.00")
+    assert sum(series, Decimal(0)) == Decimal("100.00")
+    assert series[_at(date(2026, 3, 13))] == Decimal("5.00")
 
 
 def test_currencies_are_never_mixed() -> None:
@@ -241,16 +264,16 @@ def test_csv_content_and_round_trip(tmp_path: Path) -> None:
         make_invoice("A", total="100.00", due=date(2026, 3, 5)),
         make_invoice("E", currency="EUR", total="40.00", due=date(2026, 3, 4)),
     ]
-    estimates = [Estimate(invoices[0].key, date(2026, 3, 5), date(2026, 3, 6), 0.5)]
+    estimates = [Estimate(invoices[0].key, date(2026, 3, 5), date(2026, 3, 5), 0.5)]
     result = build_forecast(invoices, estimates, start=TODAY, days=3, scenarios=["all delay:1d"])
     assert forecast_csv(result) == (
         "date,currency,expected,contractual,all delay:1d\n"
         "2026-03-04,EUR,40.00,40.00,0.00\n"
         "2026-03-04,USD,0.00,0.00,0.00\n"
         "2026-03-05,EUR,0.00,0.00,40.00\n"
-        "2026-03-05,USD,50.00,100.00,0.00\n"
+        "2026-03-05,USD,100.00,100.00,0.00\n"
         "2026-03-06,EUR,0.00,0.00,0.00\n"
-        "2026-03-06,USD,50.00,0.00,50.00\n"
+        "2026-03-06,USD,0.00,0.00,100.00\n"
     )
     path = tmp_path / "forecast.csv"
     path.write_text(forecast_csv(result))
@@ -281,9 +304,10 @@ def test_estimates_from_predictions() -> None:
         predicted_pay_date: date
         p90_pay_date: date
         p_late: float
+        p_late_30: float
 
-    made = estimates_from_predictions([Prediction("k", TODAY, TODAY + D(9), 0.25)])
-    assert made == [Estimate("k", TODAY, TODAY + D(9), 0.25)]
+    made = estimates_from_predictions([Prediction("k", TODAY, TODAY + D(9), 0.25, 0.1)])
+    assert made == [Estimate("k", TODAY, TODAY + D(9), 0.25, 0.1)]
 
 
 def test_to_dict_totals() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from arbridge.insight.model import Prediction
+from arbridge.insight.predictor import Prediction
 from arbridge.loop.predictions import _settled_value
 from arbridge.store.tables import PredictionRow
 

@@ -1,14 +1,16 @@
 """Predicted pay dates, lateness probabilities and a risk score for open invoices.
 
-Four gradient-boosted tree models (scikit-learn's ``HistGradientBoosting*``) learn from settled
+Gradient-boosted tree models (scikit-learn's ``HistGradientBoosting*``) learn from settled
 invoices, each seen as of its own issue date: the median and the 90th percentile of the signed
-lateness (paid date minus due date, negative when early), and the probabilities of being paid
-after the due date and more than 30 days after it. ``docs/insight.md`` explains the choice.
+lateness (paid date minus due date, negative when early). The probabilities of being paid after
+the due date and more than 30 days after it come from trees, a regularised logistic regression
+or the mean of both, whichever did best on the book's latest invoices; they learn from every
+invoice whose due date has passed, paid or not. ``docs/insight.md`` explains the choices.
 
 An invoice's predictive distribution is its P50 plus the training residuals scaled by its own
-P50-P90 spread. Conditioning that distribution on "still unpaid today" gives sensible answers for
-invoices that are already overdue, and the probability of collection inside a window for the
-cash forecast.
+P50-P90 spread. Conditioning that distribution on "still unpaid today", and mixing in the
+chance that an invoice this overdue is never paid, gives sensible answers for invoices that are
+already overdue; the cash forecast rebuilds the distribution from the P50 and P90 it yields.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from arbridge.insight.features import (
@@ -38,12 +44,17 @@ from arbridge.insight.features import (
     features,
 )
 from arbridge.insight.history import PaymentRecord
+from arbridge.insight.survival import Survival
 
 LEVELS = np.linspace(0.005, 0.995, 100)
 # Below this share of the predictive mass left after conditioning, the invoice is later than
 # anything the model expected; it then behaves like the book's long-overdue invoices.
 MIN_MASS = 0.05
+# Where the predicted pay date of an invoice that is likely never paid is put: a year on.
+NEVER_DAYS = 365
 
+
+CLASSIFIERS = ("trees", "logistic", "blend")
 
 # Below this many rows predictions run on one thread (see ``Predictor._raw``).
 SMALL_BATCH = 256
@@ -59,6 +70,11 @@ class ModelConfig:
     # Train only on invoices due at least this long before the fit date: more recent ones are
     # settled only if they were paid early, which would teach the model optimism.
     maturity_days: int = 60
+    # "trees", "logistic", "blend" (the mean of both probabilities), or "auto": the one that
+    # did best on the most recent invoices (see ``Predictor._choose_classifier``).
+    classifier: str = "auto"
+    validation_days: int = 90
+    logistic_c: float = 0.5
     # Below this many training invoices the models are not fitted; shrunk statistics answer.
     min_training_rows: int = 50
 
@@ -95,9 +111,9 @@ class Distribution:
     samples: FloatArray
     first: IntArray
 
-    def quantile(self, q: float) -> FloatArray:
+    def quantile(self, q: float | FloatArray) -> FloatArray:
         last = self.samples.shape[1] - 1
-        pos = self.first + q * (last - self.first)
+        pos = self.first + np.minimum(q, 1.0) * (last - self.first)
         low = np.floor(pos).astype(np.int64)
         high = np.minimum(low + 1, last)
         rows = np.arange(self.samples.shape[0])
@@ -156,9 +172,7 @@ class NeverPaid:
     def learn(cls, records: Sequence[PaymentRecord], as_of: date) -> NeverPaid:
         cut = as_of.toordinal()
         due = [r for r in records if r.due_date < as_of]
-        if not due:
-            return cls(np.ones(1))
-        paid = [r.paid_date is not None and r.paid_date < as_of for r in due]
+        paid = np.array([r.paid_date is not None and r.paid_date < as_of for r in due], bool)
         late = np.array(
             [
                 max((r.paid_date - r.due_date).days, 0)
@@ -168,14 +182,7 @@ class NeverPaid:
             ],
             dtype=np.int64,
         )
-        event = np.array(paid)
-        size = int(late.max()) + 1
-        events = np.bincount(late[event], minlength=size).astype(np.float64)
-        censored = np.bincount(late[~event], minlength=size).astype(np.float64)
-        at_risk = np.cumsum((events + censored)[::-1])[::-1]
-        hazard = np.divide(events, at_risk, out=np.zeros(size), where=at_risk > 0)
-        survival: FloatArray = np.cumprod(1.0 - hazard, dtype=np.float64)
-        return cls(survival)
+        return cls(Survival.learn(late, paid).curve)
 
     def given_overdue(self, floor: FloatArray) -> FloatArray:
         """P(never paid | not paid before ``floor`` days after the due date)."""
@@ -208,6 +215,7 @@ class Predictor:
         self._effects = AttributeEffects({})
         self._never = NeverPaid(np.ones(1))
         self.n_training = 0
+        self.classifier = "none"
 
     @property
     def fitted(self) -> bool:
@@ -237,35 +245,93 @@ class Predictor:
             for r in known
             if r.paid_date is not None and r.paid_date < as_of and r.due_date <= mature
         ]
+        # Whether an invoice was paid by its due date (or 30 days after) is known the day after,
+        # paid or not: the classifiers learn from every such invoice, the freshest included.
+        due = [r for r in known if r.due_date < as_of]
         self.n_training = len(rows)
         if len(rows) < self.config.min_training_rows:
             return self
         invoices = Invoices.of(rows)
         x, stats = features(self._history, invoices, invoices.issue, self._encoding)
         y = np.array([_signed(r) for r in rows], dtype=np.float64)
+        due_invoices = Invoices.of(due)
+        x_due, _ = features(self._history, due_invoices, due_invoices.issue, self._encoding)
+        labels = {
+            "late": (_late_by(due, 0), np.ones(len(due), bool)),
+            "late_30": (
+                _late_by(due, LATE_30),
+                due_invoices.due + LATE_30 < as_of.toordinal(),
+            ),
+        }
         self._effects = AttributeEffects.learn(rows, self._encoding)
         # A few thousand rows gain nothing from threads, and on a busy machine OpenMP's
         # spinning workers make them slower; scoring keeps the library's default.
         with threadpool_limits(limits=1, user_api="openmp"):
             self._fit_models(x, y, baseline(stats))
+            kind = self.config.classifier
+            if kind == "auto":
+                kind = self._choose_classifier(x_due, labels["late"][0], due_invoices.due, as_of)
+            self.classifier = kind
+            for name, (target, known_rows) in labels.items():
+                self._fit_classifier(name, kind, x_due[known_rows], target[known_rows])
         return self
+
+    def _choose_classifier(
+        self, x: FloatArray, target: NDArray[np.int64], due: IntArray, as_of: date
+    ) -> str:
+        """The kind whose "late" probabilities had the lowest log loss on the invoices due in the
+        last ``validation_days``, each kind fitted on the ones due before: trees where they win,
+        the linear model where the book is too small or too plain for them."""
+        cut = as_of.toordinal() - self.config.validation_days
+        train, held = due < cut, due >= cut
+        if held.sum() < self.config.min_training_rows or not 0 < target[train].mean() < 1:
+            return "trees"
+        probe = Predictor(self.config)
+        probe._encoding = self._encoding
+        probe._fit_classifier("late", "blend", x[train], target[train])
+        trees = probe._models["late"].predict_proba(x[held])[:, 1]
+        linear = probe._models["late:linear"].predict_proba(x[held])[:, 1]
+        chances = {"trees": trees, "logistic": linear, "blend": (trees + linear) / 2}
+        y = target[held]
+        losses = {}
+        for kind, chance in chances.items():
+            p = np.clip(chance, 1e-6, 1 - 1e-6)
+            losses[kind] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return min(CLASSIFIERS, key=lambda kind: losses[kind])
 
     def _fit_models(self, x: FloatArray, y: FloatArray, base: FloatArray) -> None:
         for name, quantile in (("p50", 0.5), ("p90", 0.9)):
             regressor = self._booster(HistGradientBoostingRegressor, quantile)
             self._models[name] = regressor.fit(x, y - base)
-        for name, threshold in (("late", 0), ("late_30", LATE_30)):
-            target = (y > threshold).astype(np.int64)
-            if 0 < target.sum() < target.size:
-                self._models[name] = self._booster(HistGradientBoostingClassifier).fit(x, target)
-            else:
-                self._constants[name] = float(target.mean())
         p50 = self._models["p50"].predict(x) + base
         scale = np.maximum(self._models["p90"].predict(x) + base - p50, 1.0)
         self._z = np.quantile((y - p50) / scale, LEVELS)
         beyond = y[y > LATE_30] - LATE_30
         if beyond.size >= 20:
             self._excess = np.quantile(beyond, LEVELS)
+
+    def _fit_classifier(
+        self, name: str, kind: str, x: FloatArray, target: NDArray[np.int64]
+    ) -> None:
+        if 0 < target.sum() < target.size:
+            if kind in ("trees", "blend"):
+                self._models[name] = self._booster(HistGradientBoostingClassifier).fit(x, target)
+            if kind in ("logistic", "blend"):
+                self._models[f"{name}:linear"] = self._linear().fit(x, target)
+        else:
+            self._constants[name] = float(target.mean()) if target.size else 0.0
+
+    def _linear(self) -> Any:
+        numeric = [not flag for flag in self._encoding.categorical]
+        shares = [
+            name.endswith("share") or name.startswith("share") for name in self._encoding.names
+        ]
+        return make_pipeline(
+            FunctionTransformer(_linear_inputs, kw_args={"numeric": numeric, "shares": shares}),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(C=self.config.logistic_c, max_iter=2000),
+        )
 
     def _booster(self, kind: type[Any], quantile: float | None = None) -> Any:
         c = self.config
@@ -320,10 +386,14 @@ class Predictor:
         q50, q90, p_late, p_30 = self._raw(x, stats)
         floor = (at - inv.due).astype(np.float64)
         dist = self._distribution(inv, q50, q90, floor, stats.pay_weekday)
-        p50 = dist.quantile(0.5)
-        p90 = np.maximum(dist.quantile(0.9), p50)
+        # Some invoices are never paid, and the longer one is overdue the likelier that is: the
+        # quantiles are those of the mixture, where "never" lies beyond every payment.
+        paid = np.maximum(1.0 - self._never.given_overdue(floor), 1e-9)
+        far = (at - inv.due + NEVER_DAYS).astype(np.float64)
+        p50 = np.where(paid > 0.5, dist.quantile(0.5 / paid), far)
+        p90 = np.maximum(np.where(paid > 0.9, dist.quantile(0.9 / paid), far), p50)
         overdue = floor >= 1
-        tail = 1.0 - dist.probability_at_most(np.full(len(inv), float(LATE_30)))
+        tail = 1.0 - paid * dist.probability_at_most(np.full(len(inv), float(LATE_30)))
         p_late = np.where(overdue, 1.0, p_late)
         p_30 = np.where(floor > LATE_30, 1.0, np.where(overdue, tail, p_30))
         p_30 = np.minimum(p_30, p_late)
@@ -344,17 +414,6 @@ class Predictor:
             amount_percentile=percentile,
             risk_score=risk,
         )
-
-    def collection_probability(
-        self, invoices: Sequence[PaymentRecord], as_of: date, days: int
-    ) -> FloatArray:
-        """P(paid in ``[as_of, as_of + days)``) for invoices still open on ``as_of``."""
-        arrays = self.predict_arrays(invoices, as_of)
-        bound = (as_of.toordinal() + days - 1 - arrays.invoices.due).astype(np.float64)
-        floor = (arrays.as_of - arrays.invoices.due).astype(np.float64)
-        paid_at_all = 1.0 - self._never.given_overdue(floor)
-        share: FloatArray = paid_at_all * arrays.distribution.probability_at_most(bound)
-        return share
 
     def _raw(
         self, x: FloatArray, stats: CustomerStats
@@ -380,10 +439,10 @@ class Predictor:
         return q50, q90, self._probability("late", x), self._probability("late_30", x)
 
     def _probability(self, name: str, x: FloatArray) -> FloatArray:
-        model = self._models.get(name)
-        if model is None:
+        found = [m for m in (self._models.get(name), self._models.get(f"{name}:linear")) if m]
+        if not found:
             return np.full(x.shape[0], self._constants.get(name, 0.0))
-        result: FloatArray = model.predict_proba(x)[:, 1]
+        result: FloatArray = np.mean([m.predict_proba(x)[:, 1] for m in found], axis=0)
         return result
 
     def _distribution(
@@ -440,6 +499,24 @@ def _amounts_by_currency(records: Sequence[PaymentRecord]) -> dict[str, FloatArr
     for r in records:
         amounts.setdefault(r.currency, []).append(float(r.amount))
     return {c: np.sort(np.array(a)) for c, a in amounts.items()}
+
+
+def _linear_inputs(x: FloatArray, numeric: list[bool], shares: list[bool]) -> FloatArray:
+    """Numeric columns for the linear model, shares as log-odds: a late share moving from 0.90
+    to 0.99 says as much as one moving from 0.50 to 0.90."""
+    out = x[:, numeric].copy()
+    cols = np.flatnonzero(np.array(shares)[numeric])
+    clipped = np.clip(out[:, cols], 0.01, 0.99)
+    out[:, cols] = np.log(clipped / (1.0 - clipped))
+    return out
+
+
+def _late_by(records: Sequence[PaymentRecord], days: int) -> NDArray[np.int64]:
+    """1 where an invoice was not paid within ``days`` of its due date (never paid counts)."""
+    return np.array(
+        [r.paid_date is None or (r.paid_date - r.due_date).days > days for r in records],
+        dtype=np.int64,
+    )
 
 
 def _signed(record: PaymentRecord) -> int:

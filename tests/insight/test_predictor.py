@@ -9,8 +9,10 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from arbridge.insight.backtest import forecast_at
+from arbridge.insight.features import DueIndex
 from arbridge.insight.history import PaymentRecord
-from arbridge.insight.model import Predictor
+from arbridge.insight.predictor import CLASSIFIERS, ModelConfig, Predictor
 
 AS_OF = date(2025, 6, 1)
 ATTRIBUTES = {"region": "north_america", "channel": "email"}
@@ -126,9 +128,14 @@ def test_payments_observed_after_fitting_move_predictions_without_a_refit(
 def test_nothing_paid_after_the_fit_date_changes_the_predictions(
     book: list[PaymentRecord],
 ) -> None:
-    """The same answers from the full book and from the book as it stood on AS_OF."""
+    """The same answers from the full book and from the book as it stood on AS_OF.
+
+    A dispute of an invoice still open then is not known then either.
+    """
     as_it_stood = [
-        r if r.paid_date is None or r.paid_date < AS_OF else replace(r, paid_date=None)
+        r
+        if r.paid_date is None or r.paid_date < AS_OF
+        else replace(r, paid_date=None, disputed=not r.disputed)
         for r in book
         if r.issue_date < AS_OF
     ]
@@ -157,9 +164,11 @@ def test_long_overdue_invoices_the_book_never_collects_are_not_forecast_as_cash(
 ) -> None:
     forgotten = open_invoice("LATE", issued=AS_OF - timedelta(days=300))
     fresh = open_invoice("GOOD", issued=AS_OF - timedelta(days=10))
-    chance = predictor.collection_probability([forgotten, fresh], AS_OF, 30)
-    assert chance[0] < 0.2
-    assert chance[1] > 0.5
+    late, good = (forecast_at(predictor, [r], AS_OF) for r in (forgotten, fresh))
+    assert sum(late.values()) < 0.2 * float(forgotten.amount)
+    assert sum(good.values()) > 0.5 * float(fresh.amount)
+    lost = predictor.predict([forgotten], AS_OF)[0]
+    assert lost.predicted_pay_date > AS_OF + timedelta(days=90)
 
 
 def test_too_little_history_still_predicts_from_shrunk_statistics() -> None:
@@ -173,3 +182,42 @@ def test_too_little_history_still_predicts_from_shrunk_statistics() -> None:
     assert late.p50_days_late > good.p50_days_late
     assert Predictor().predict([open_invoice("NEW")], AS_OF)[0].p_late == pytest.approx(0.5)
     assert predictor.predict([], AS_OF) == []
+
+
+def test_late_shares_by_due_date_count_unpaid_invoices_once_due() -> None:
+    def due_on(number: int, due: date, paid: date | None) -> PaymentRecord:
+        return PaymentRecord(
+            customer_id="A",
+            invoice_id=f"D{number}",
+            issue_date=due - timedelta(days=30),
+            due_date=due,
+            amount=Decimal(100),
+            currency="USD",
+            paid_date=paid,
+        )
+
+    index = DueIndex(
+        [
+            due_on(1, date(2025, 5, 1), None),  # unpaid a month after its due date: late
+            due_on(2, date(2025, 5, 10), date(2025, 5, 9)),  # on time
+            due_on(3, date(2025, 5, 20), date(2025, 6, 20)),  # paid after AS_OF, but late by then
+            due_on(4, date(2025, 6, 10), date(2025, 7, 1)),  # not due yet on AS_OF
+            due_on(5, date(2024, 1, 10), None),  # outside the 90 days
+        ]
+    )
+    stop = np.array([AS_OF.toordinal()] * 2)
+    start = stop - 90
+    count, late = index.customers(["A", "NEW"], start, stop)
+    assert count.tolist() == [3.0, 0.0]
+    assert late.tolist() == [2.0, 0.0]
+    assert [x.tolist() for x in index.book(start[:1], stop[:1])] == [[3.0], [2.0]]
+
+
+def test_the_late_classifier_is_chosen_on_the_latest_invoices(
+    predictor: Predictor, book: list[PaymentRecord]
+) -> None:
+    assert predictor.classifier in CLASSIFIERS
+    assert Predictor(ModelConfig(classifier="logistic")).fit(book, AS_OF).classifier == "logistic"
+    # Too few invoices due in the last 90 days to judge: trees, as before.
+    early = [r for r in book if r.due_date < AS_OF - timedelta(days=120)]
+    assert Predictor().fit(early, AS_OF).classifier == "trees"
