@@ -22,8 +22,9 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy arbridge connectors/clickup/arbridge_clickup connectors/quickbooks/arbridge_quickbooks connectors/stripe/arbridge_stripe
 
+# Both cores: a file's tests stay on one worker (module fixtures serve one stack per file).
 pytest: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 test: lint typecheck pytest
 

@@ -55,13 +55,30 @@ class GroupCommitter:
             try:
                 results = store_deliveries(self.engine, [(e, now) for e, now, _ in batch])
             except Exception as exc:
-                # Nobody is acknowledged: every provider in the batch will deliver again.
-                for _, _, future in batch:
-                    future.set_exception(exc)
+                if len(batch) == 1:
+                    # Not acknowledged: the provider will deliver it again.
+                    batch[0][2].set_exception(exc)
+                    continue
+                # The transaction held everyone's deliveries and was rolled back whole. One of
+                # them may be the cause (a value the database refuses), so each is committed on
+                # its own: only the offender, or all of them if the store itself is down, fail.
+                for events, now, future in batch:
+                    self._store_alone(events, now, future)
                 continue
             self.commits += 1
             for (_, _, future), result in zip(batch, results, strict=True):
                 future.set_result(result)
+
+    def _store_alone(
+        self, events: list[InboundEvent], now: datetime, future: Future[StoreResult]
+    ) -> None:
+        try:
+            result = store_deliveries(self.engine, [(events, now)])[0]
+        except Exception as exc:
+            future.set_exception(exc)
+            return
+        self.commits += 1
+        future.set_result(result)
 
     def close(self) -> None:
         with self._cond:

@@ -27,6 +27,7 @@ from arbridge.clock import Clock
 from arbridge.errors import WebhookRejected
 from arbridge.ports.source import InboundEvent
 from arbridge.store.inbox import StoreResult, store_events
+from arbridge.web.guard import check_raw, check_storable
 from arbridge.web.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,9 @@ log = structlog.get_logger(__name__)
 Verifier = Callable[[Mapping[str, str], bytes], list[InboundEvent]]
 # Completes an OAuth grant from the redirect URL; returns the connected account.
 OAuthCallback = Callable[[str], str]
+# What parsing hostile input raises (json, int(), datetime, base64, str.encode, hmac); an
+# outage (database, network) raises other classes and still answers 503.
+_UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError, UnicodeError, LookupError)
 
 
 @dataclass
@@ -83,7 +87,12 @@ def create_web_app(ctx: WebContext) -> Starlette:
         if content_type != "application/json":
             return _reject(ctx, provider, 415, "content type must be application/json")
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > ctx.max_body_bytes:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > ctx.max_body_bytes
+        ):
             return _reject(ctx, provider, 413, f"body larger than {ctx.max_body_bytes} bytes")
         try:
             body = await _read_capped(request, ctx.max_body_bytes)
@@ -93,9 +102,17 @@ def create_web_app(ctx: WebContext) -> Starlette:
             return _reject(ctx, provider, 413, f"body larger than {ctx.max_body_bytes} bytes")
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
+            check_raw(body)
             events = verifier(headers, body)
+            check_storable(events)
         except WebhookRejected as rejected:
             return _reject(ctx, provider, rejected.status, rejected.reason)
+        except _UNREADABLE as exc:
+            # A verifier that trips over input it did not foresee is still looking at a bad
+            # request, not at a failure of ours: refuse it rather than answer 500. Only the class
+            # is logged (a message may quote the body), so the verifier can learn to refuse it.
+            log.warning("webhook unreadable", provider=provider, error=type(exc).__name__)
+            return _reject(ctx, provider, 400, "delivery could not be read")
         try:
             if ctx.store is not None:
                 result = await run_in_threadpool(ctx.store, events, ctx.clock.now())

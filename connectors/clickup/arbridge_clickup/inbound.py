@@ -311,10 +311,10 @@ def promise_field(fields: list[dict[str, Any]], name: str | None) -> PromiseFiel
 
 def _ms_time(raw: Any) -> datetime | None:
     try:
-        ms = int(str(raw))
-    except (TypeError, ValueError):
+        return EPOCH + timedelta(milliseconds=int(str(raw)))
+    except (TypeError, ValueError, OverflowError):
+        # Not a time (or past year 9999): as if the item had none.
         return None
-    return EPOCH + timedelta(milliseconds=ms)
 
 
 def _int(raw: Any) -> int | None:

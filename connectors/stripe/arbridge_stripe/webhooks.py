@@ -9,6 +9,7 @@ the expected signature.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,9 @@ import stripe
 from arbridge.api import InboundEvent, WebhookRejected
 
 PROVIDER = "stripe"
+# 9999-01-01: later ``created`` values are not a time (``fromtimestamp`` overflows); the event
+# keeps no time then, as when Stripe sends none.
+MAX_CREATED = 253_370_764_800
 
 
 def _reason(exc: stripe.SignatureVerificationError, tolerance: int) -> str:
@@ -29,6 +33,20 @@ def _reason(exc: stripe.SignatureVerificationError, tolerance: int) -> str:
     return "Stripe-Signature does not match: check stripe.webhook_secret (whsec_...)"
 
 
+def _check_header(header: str, tolerance: int, *, now: float) -> None:
+    """What the library does not check: an ASCII header (it compares ``str`` with
+    ``hmac.compare_digest``, which raises ``TypeError`` on anything else) and a timestamp not
+    in the future (it only refuses old ones, so a captured signature dated ahead would stay
+    replayable until then)."""
+    if not header.isascii():
+        raise WebhookRejected("malformed Stripe-Signature header (not ASCII)")
+    stamps = [v for k, _, v in (p.strip().partition("=") for p in header.split(",")) if k == "t"]
+    if not stamps or not stamps[0].isdigit() or len(stamps[0]) > 12:
+        raise WebhookRejected("malformed Stripe-Signature header (expected t=...,v1=...)")
+    if tolerance and int(stamps[0]) > now + tolerance:
+        raise WebhookRejected(f"Stripe-Signature timestamp is more than {tolerance} s ahead")
+
+
 def verify_delivery(
     headers: Mapping[str, str],
     body: bytes,
@@ -36,6 +54,7 @@ def verify_delivery(
     secret: str | None,
     tolerance: int,
     default_account: str,
+    now: float | None = None,
 ) -> list[InboundEvent]:
     """One Stripe delivery is one event. ``headers`` keys are lower-case."""
     if not secret:
@@ -49,6 +68,7 @@ def verify_delivery(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise WebhookRejected("body is not UTF-8") from None
+    _check_header(header, tolerance, now=time.time() if now is None else now)
     try:
         stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
     except stripe.SignatureVerificationError as exc:
@@ -64,12 +84,17 @@ def verify_delivery(
         or not isinstance(event.get("type"), str)
     ):
         raise WebhookRejected("body is not a Stripe event (needs object, id and type)")
+    created = event.get("created")
+    if created is not None and not (isinstance(created, int) and 0 <= created <= MAX_CREATED):
+        raise WebhookRejected("Stripe event created is not a time in range")
     return [to_inbound(event, default_account)]
 
 
 def to_inbound(event: dict[str, Any], default_account: str) -> InboundEvent:
     created = event.get("created")
-    occurred = datetime.fromtimestamp(int(created), tz=UTC) if isinstance(created, int) else None
+    occurred = None
+    if isinstance(created, int) and 0 <= created <= MAX_CREATED:
+        occurred = datetime.fromtimestamp(created, tz=UTC)
     account = event.get("account")
     return InboundEvent(
         provider=PROVIDER,
