@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from arbridge.source import InboundEvent, WebhookRejected
+from arbridge.errors import WebhookRejected
+from arbridge.ports.source import InboundEvent
 
 # Real deliveries nest about ten levels (a Stripe invoice event); Python's parser and
 # serialiser recurse once per level and fail near a thousand.

@@ -13,7 +13,8 @@ from arbridge_clickup.inbound import verify_webhook
 from arbridge_stripe.emulator.webhooks import signature_header
 from arbridge_stripe.webhooks import to_inbound, verify_delivery
 
-from arbridge.source import InboundEvent, WebhookRejected
+from arbridge.errors import WebhookRejected
+from arbridge.ports.source import InboundEvent
 from arbridge.web.guard import MAX_DEPTH, check_raw, check_storable
 
 SECRET = "whsec_guardTestSecret000000000000000000"

@@ -11,18 +11,18 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from arbridge.demo.stack import ProductStack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from arbridge.clock import FakeClock
-from arbridge.source import InboundEvent
+from arbridge.ports.source import InboundEvent
 from arbridge.store.db import transaction
 from arbridge.store.inbox import StoreResult
 from arbridge.store.inbox_writer import GroupCommitter
 from arbridge.store.tables import InboxRow
-from arbridge.testing.product import ProductStack
 
 from .hostile import (
     DEFECTS,
