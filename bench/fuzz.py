@@ -51,9 +51,8 @@ MARKER = re.compile(r"fz\d{7}x")
 
 def serve(workdir: Path) -> None:
     """The daemon: prints its URL, secrets and database path, runs until stdin closes."""
-    from arbridge.demo.stack import ProductStack
-
     from arbridge.clock import SystemClock
+    from arbridge.demo.stack import ProductStack
     from arbridge.logging import configure
 
     configure(level="CRITICAL", fmt="json")

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from arbridge.demo.stack import ProductStack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from arbridge.clock import FakeClock
+from arbridge.demo.stack import ProductStack
 from arbridge.ports.source import InboundEvent
 from arbridge.store.db import transaction
 from arbridge.store.inbox import StoreResult
