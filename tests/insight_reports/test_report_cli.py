@@ -11,7 +11,6 @@ import pytest
 from arbridge.cli.context import CliContext
 from arbridge.cli.report import ReportData, StaticReportData, report_app
 from arbridge.demo.generator import CompanyGenerator, with_payment
-from arbridge.insight import report_cli
 from arbridge.insight.forecast import GRAMMAR, Collection, Estimate
 from arbridge.insight.reports import ARItem
 from arbridge.model.invoice import Dispute, DisputeStatus, SourceVersion
@@ -63,13 +62,6 @@ def _book() -> StaticReportData:
         version=SourceVersion(updated_at=STAMP),
     )
     return StaticReportData(TODAY, items, estimates, [dispute], received)
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_application_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    # These tests set and clear the provider; restoring the one ``arbridge.cli`` registered
-    # keeps later tests in the same process (another file, under xdist) from finding none.
-    monkeypatch.setattr(report_cli, "_factory", report_cli._factory)
 
 
 @pytest.fixture
