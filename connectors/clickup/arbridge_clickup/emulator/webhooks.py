@@ -159,12 +159,22 @@ class WebhookDispatcher:
         return False
 
     def _post(self, delivery: WebhookDelivery) -> tuple[int | None, float]:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, transport=self._transport)
         headers = {"Content-Type": "application/json", "X-Signature": delivery.signature}
         started = time.monotonic()
         try:
-            response = self._client.post(delivery.endpoint, content=delivery.body, headers=headers)
+            if self._closed:
+                # A delivery still in flight when the dispatcher closes (the sending thread may
+                # outlive close's join) must not open a pooled connection nobody will close.
+                with httpx.Client(timeout=self.timeout, transport=self._transport) as client:
+                    response = client.post(
+                        delivery.endpoint, content=delivery.body, headers=headers
+                    )
+            else:
+                if self._client is None:
+                    self._client = httpx.Client(timeout=self.timeout, transport=self._transport)
+                response = self._client.post(
+                    delivery.endpoint, content=delivery.body, headers=headers
+                )
         except httpx.HTTPError:
             return None, time.monotonic() - started
         return response.status_code, time.monotonic() - started
