@@ -6,6 +6,7 @@ the ``arbridge.connectors`` group. Everything else in ``arbridge`` may change wi
 import-linter contract in the test suite keeps connectors to this module.
 """
 
+from arbridge.cli.context import ConfigOption
 from arbridge.clock import Clock, FakeClock, SystemClock
 from arbridge.errors import (
     ArbridgeError,
@@ -83,6 +84,7 @@ __all__ = [
     "CommandConnector",
     "CommandContext",
     "ConfigError",
+    "ConfigOption",
     "ConfiguredConnector",
     "Connector",
     "ConnectorError",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -21,6 +21,17 @@ from arbridge.ports.source import CredentialStore
 from arbridge.settings import Settings, load_settings
 
 EXIT_CONFIG = 2
+
+# One --config option for every command, the connectors' included.
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="ARBRIDGE_CONFIG",
+        help="YAML config file (default: ARBRIDGE_CONFIG, else environment variables only).",
+    ),
+]
 
 
 def fail_config(problems: list[str], code: int = EXIT_CONFIG) -> NoReturn:

@@ -11,7 +11,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from arbridge.cli.context import CliContext, configured_settings, configured_store, fail_config
+from arbridge.cli.context import (
+    CliContext,
+    ConfigOption,
+    configured_settings,
+    configured_store,
+    fail_config,
+)
 from arbridge.cli.insight import insight_app, make_history_app, sandbox_history
 from arbridge.cli.report import report_app
 from arbridge.cli.rules import rules_app, schema_app
@@ -42,15 +48,6 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar="ARBRIDGE_CONFIG",
-        help="YAML config file (default: ARBRIDGE_CONFIG, else environment variables only).",
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 EXIT_CONFIG = 2

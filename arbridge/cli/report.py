@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn, Protocol
 import typer
 from rich.console import Console
 
-from arbridge.cli.context import cli_context
+from arbridge.cli.context import ConfigOption, cli_context
 from arbridge.errors import ScenarioError
 from arbridge.insight.disputes import disputes_report
 from arbridge.insight.forecast import (
@@ -93,10 +93,6 @@ report_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="ARBRIDGE_CONFIG", help="YAML config file."),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows.")]
 ByOption = Annotated[

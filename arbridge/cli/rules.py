@@ -26,7 +26,7 @@ from arbridge.automation.loader import LoadResult, load_rules
 from arbridge.automation.schema import rules_json_schema
 from arbridge.automation.schema_base import EVENT_TYPES
 from arbridge.automation.testing import run_rule_tests
-from arbridge.cli.context import cli_context
+from arbridge.cli.context import ConfigOption, cli_context
 from arbridge.model.calendar import BusinessCalendar
 
 EXIT_PROBLEMS = 1
@@ -72,10 +72,6 @@ schema_app = typer.Typer(
 PathsArg = Annotated[
     list[Path] | None,
     typer.Argument(help="Rule files or directories (default: ./rules)."),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="ARBRIDGE_CONFIG", help="arbridge config file."),
 ]
 AtOption = Annotated[
     str | None,

@@ -6,7 +6,6 @@ config and the credential store come from the command's context object.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,7 @@ from arbridge.api import (
     AuthError,
     CommandContext,
     ConfigError,
+    ConfigOption,
     CredentialStore,
     Settings,
     TransientError,
@@ -29,15 +29,6 @@ webhook_app = typer.Typer(
 )
 clickup_app.add_typer(webhook_app, name="webhook")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar="ARBRIDGE_CONFIG",
-        help="YAML config file (default: ARBRIDGE_CONFIG, else environment variables only).",
-    ),
-]
 UrlOption = Annotated[
     str | None,
     typer.Option(
